@@ -32,7 +32,7 @@ def _import(name: str):
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
-        if e.name == name:  # module not shipped (yet): its command is simply absent
+        if e.name and (name == e.name or name.startswith(e.name + ".")):  # not shipped (yet): command absent
             return None
         raise
 
