@@ -1,0 +1,224 @@
+"""Typed recipe schema (pydantic). A recipe = model + data + an ordered list of stages.
+
+Load with :func:`load_recipe`; every validation error names the YAML file and the field path
+(e.g. ``recipes/x.yaml: stages.1.lr.default: Input should be a valid number``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from omnialign.errors import ConfigError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class TokenizerConfig(Strict):
+    """Either a tokenizer to load (``name_or_path``) or a byte-level BPE to train on the recipe's data."""
+
+    name_or_path: str | None = None
+    train_bpe_vocab_size: int | None = Field(None, ge=300)
+    train_bpe_datasets: list[str] | None = None  # defaults to every dataset of the recipe
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.name_or_path is None) == (self.train_bpe_vocab_size is None):
+            raise ValueError("give exactly one of name_or_path or train_bpe_vocab_size")
+        return self
+
+
+class LoraOptions(Strict):
+    r: int = Field(16, ge=1)
+    alpha: int = 32
+    dropout: float = Field(0.0, ge=0, le=1)
+    target_modules: list[str] | str = "all-linear"
+
+
+class LLMConfig(Strict):
+    name_or_path: str | None = None
+    config: dict[str, Any] | None = None  # a transformers config (needs model_type), for tiny models
+    attn_implementation: str = "sdpa"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    gradient_checkpointing: bool = False
+    lora: LoraOptions | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.name_or_path is None) == (self.config is None):
+            raise ValueError("give exactly one of name_or_path or config")
+        if self.config is not None and "model_type" not in self.config:
+            raise ValueError("config needs a model_type (e.g. llama, qwen2)")
+        return self
+
+
+class ImageEncoderConfig(Strict):
+    type: Literal["clip", "siglip"] = "clip"
+    name_or_path: str | None = None
+    config: dict[str, Any] | None = None
+    feature_layer: int = -2
+    select: Literal["default", "full"] = "default"
+    pad_to_square: bool = True
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.name_or_path is None) == (self.config is None):
+            raise ValueError("give exactly one of name_or_path or config")
+        return self
+
+
+class ConnectorConfig(Strict):
+    type: str = "mlp2x_gelu"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self):
+        from omnialign.model.connectors import CONNECTORS
+
+        if self.type not in CONNECTORS:
+            raise ValueError(f"unknown connector {self.type!r}; known: {', '.join(CONNECTORS.names())}")
+        return self
+
+
+class ModelConfig(Strict):
+    llm: LLMConfig
+    tokenizer: TokenizerConfig | None = None  # default: the LLM's own tokenizer
+    image_encoder: ImageEncoderConfig | None = None
+    connectors: dict[Literal["image", "video", "audio"], ConnectorConfig] = Field(default_factory=dict)
+
+
+class DatasetConfig(Strict):
+    path: str
+    media_root: str | None = None
+    format: Literal["auto"] = "auto"  # LLaVA or messages JSON / JSONL, detected per record
+
+
+class FeatureCacheConfig(Strict):
+    enabled: bool = True
+    dir: str | None = None  # default: OUT/feature_cache
+
+
+class DataConfig(Strict):
+    datasets: dict[str, DatasetConfig]
+    feature_cache: FeatureCacheConfig = Field(default_factory=FeatureCacheConfig)
+    num_workers: int = Field(0, ge=0)
+
+
+class StageConfig(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    type: Literal["multimodal", "lm_pretrain"] = "multimodal"
+    datasets: list[str]
+    template: str = "vicuna_v1"
+    system: str | None = None  # override the template's system prompt
+    train: list[str]  # module groups: llm, llm.embeddings, connectors, connectors.image, encoders.image, lora
+    lr: dict[str, float] = Field(default_factory=lambda: {"default": 2e-5})
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.03, ge=0, le=1)
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    epochs: float | None = Field(1, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    global_batch: int = Field(8, ge=1)
+    micro_batch: int = Field(8, ge=1)
+    max_length: int = Field(2048, ge=8)
+    max_grad_norm: float | None = 1.0
+    save_every: int | None = Field(None, ge=1)  # steps between resumable checkpoints
+    connector_options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-stage switches, e.g. {"image": {"bypass": true}}
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if "default" not in self.lr:
+            raise ValueError("lr needs a 'default' entry")
+        if self.global_batch % self.micro_batch:
+            raise ValueError(f"global_batch {self.global_batch} must be a multiple of micro_batch {self.micro_batch}")
+        if self.epochs is None and self.max_steps is None:
+            raise ValueError("give epochs or max_steps")
+        return self
+
+
+class Recipe(Strict):
+    name: str
+    description: str = ""
+    seed: int = 0
+    model: ModelConfig
+    data: DataConfig
+    stages: list[StageConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _refs(self):
+        names = set()
+        for i, st in enumerate(self.stages):
+            if st.name in names:
+                raise ValueError(f"stages.{i}.name: duplicate stage name {st.name!r}")
+            names.add(st.name)
+            for d in st.datasets:
+                if d not in self.data.datasets:
+                    raise ValueError(f"stages.{i}.datasets: unknown dataset {d!r} (have {sorted(self.data.datasets)})")
+        return self
+
+
+_VAR = re.compile(r"\{(\w+)\}")
+
+
+def _substitute(obj, variables: dict[str, str]):
+    if isinstance(obj, str):
+        return _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), obj)
+    if isinstance(obj, list):
+        return [_substitute(x, variables) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _substitute(v, variables) for k, v in obj.items()}
+    return obj
+
+
+def _set_path(d: dict, dotted: str, value):
+    keys = dotted.split(".")
+    cur: Any = d
+    for k in keys[:-1]:
+        cur = cur[int(k)] if isinstance(cur, list) else cur.setdefault(k, {})
+    last = keys[-1]
+    if isinstance(cur, list):
+        cur[int(last)] = value
+    else:
+        cur[last] = value
+
+
+def load_recipe(path: str | Path, variables: dict[str, str] | None = None, overrides: list[str] | None = None) -> Recipe:
+    """Read and validate a recipe. ``{name}`` in strings is replaced from ``variables`` (``recipe_dir``
+    is always defined); ``overrides`` are ``dotted.path=yaml-value`` strings applied before validation."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read recipe ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a recipe must be a mapping")
+    vars_ = {"recipe_dir": str(path.parent.resolve()), **(variables or {})}
+    raw = _substitute(raw, vars_)
+    for ov in overrides or []:
+        if "=" not in ov:
+            raise ConfigError(f"override {ov!r} must look like dotted.path=value")
+        k, v = ov.split("=", 1)
+        try:
+            _set_path(raw, k, yaml.safe_load(v))
+        except (KeyError, IndexError, ValueError, TypeError) as e:
+            raise ConfigError(f"override {ov!r}: no such field ({e})") from None
+    return validate_recipe(raw, str(path))
+
+
+def validate_recipe(raw: dict, source: str = "<recipe>") -> Recipe:
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or "(root)"
+            lines.append(f"{source}: {loc}: {err['msg']}")
+        raise ConfigError("invalid recipe\n  " + "\n  ".join(lines)) from None
