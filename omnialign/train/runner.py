@@ -1,0 +1,277 @@
+"""The stage runner: ``omnialign train RECIPE --out DIR [--resume]``.
+
+Runs the recipe's stages in order on ``accelerate`` (one CPU process here; the same code under
+``accelerate launch``/``torchrun``). Each optimizer step consumes one global batch; the loss is the
+sum of token losses over the global batch divided by its supervised-token count, so gradient
+accumulation and the number of processes do not change the result. Checkpoints every
+``save_every`` steps hold optimizer, scheduler, RNG and data position: a resumed run ends with the
+same parameters as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import torch
+
+from omnialign.config import Recipe, StageConfig, load_recipe
+from omnialign.data.collate import Collator, dataset_image_items, global_batches, split_micro, steps_per_epoch
+from omnialign.data.dataset import MultimodalDataset
+from omnialign.data.feature_cache import FeatureCache, encoder_cache_key
+from omnialign.data.formats import load_samples
+from omnialign.errors import ConfigError
+from omnialign.model.build import build_model
+from omnialign.train import checkpoint as ckpt
+from omnialign.train.freeze import apply_freeze_plan, param_groups
+
+KILL_ENV = "OMNIALIGN_TEST_SIGKILL_AFTER_STEP"  # fault injection for the exact-resume test
+
+
+def _log(msg: str) -> None:
+    print(f"[omnialign] {msg}", flush=True)
+
+
+def recipe_texts(recipe: Recipe, names: list[str] | None = None):
+    for name, ds in recipe.data.datasets.items():
+        if names is not None and name not in names:
+            continue
+        for s in load_samples(ds.path, ds.media_root):
+            for t in s.conversation:
+                yield t["content"]
+
+
+class Trainer:
+    def __init__(self, recipe: Recipe, out_dir: str | Path, *, recipe_yaml: str = "", resume: bool = False, progress: bool = True):
+        from accelerate import Accelerator
+
+        self.recipe = recipe
+        self.out = Path(out_dir)
+        self.recipe_yaml = recipe_yaml
+        self.resume = resume
+        self.progress = progress
+        self.accelerator = Accelerator(cpu=not torch.cuda.is_available())
+        self.rank = self.accelerator.process_index
+        self.world = self.accelerator.num_processes
+        if self.out.exists() and any(self.out.iterdir()) and not resume and (self.out / "run.json").exists():
+            raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose a new --out")
+        self.out.mkdir(parents=True, exist_ok=True)
+
+    # -------------------------------------------------------------- model
+    def build(self):
+        torch.manual_seed(self.recipe.seed)
+        tok_dir = self.out / "tokenizer"
+        tokenizer = None
+        if tok_dir.exists():
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+        texts = None
+        tcfg = self.recipe.model.tokenizer
+        if tokenizer is None and tcfg is not None and tcfg.train_bpe_vocab_size:
+            texts = list(recipe_texts(self.recipe, tcfg.train_bpe_datasets))
+        model = build_model(self.recipe.model, tokenizer=tokenizer, texts=texts, template=self.recipe.stages[0].template)
+        model.spec["trained"] = []
+        if self.accelerator.is_main_process and not tok_dir.exists():
+            model.tokenizer.save_pretrained(str(tok_dir))
+        return model
+
+    # -------------------------------------------------------------- data
+    def stage_dataset(self, model, stage: StageConfig) -> MultimodalDataset:
+        samples = []
+        for name in stage.datasets:
+            d = self.recipe.data.datasets[name]
+            samples.extend(load_samples(d.path, d.media_root))
+        media_tokens = {}
+        if "image" in model.connectors and "image" in model.encoders:
+            media_tokens["image"] = model.connectors["image"].num_output_tokens(model.encoders["image"].num_tokens)
+        from omnialign.tokenize.templates import get_template
+
+        tmpl = get_template(stage.template, model.tokenizer, stage.system)
+        ds = MultimodalDataset(samples, model.tokenizer, tmpl, stage.max_length, media_tokens, progress=self.progress)
+        if ds.dropped:
+            _log(f"stage {stage.name}: dropped {len(ds.dropped)} over-long sample(s) (> {stage.max_length} tokens), e.g. {ds.dropped[:3]}")
+        if not len(ds):
+            raise ConfigError(f"stage {stage.name}: no samples left (all over max_length {stage.max_length}?)")
+        return ds
+
+    def collator(self, model, ds: MultimodalDataset, stage: StageConfig, encoder_trains: bool) -> Collator:
+        pad = model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else 0
+        pre = model.preprocessors.get("image")
+        if "image" not in model.encoders:
+            return Collator(pad)
+        items = dataset_image_items(ds)
+        if self.recipe.data.feature_cache.enabled and not encoder_trains and items:
+            root = self.recipe.data.feature_cache.dir or str(self.out / "feature_cache")
+            cache = FeatureCache(root, encoder_cache_key(model.encoders["image"], pre))
+            keys = cache.ensure(model.encoders["image"], pre, items, progress=self.progress)
+            if cache.recomputed:
+                _log(f"feature cache: {cache.recomputed} stale or corrupt entr(ies) recomputed")
+            return Collator(pad, pre, cache, keys)
+        return Collator(pad, pre)
+
+    # -------------------------------------------------------------- stages
+    def run(self) -> Path:
+        model = self.build()
+        run_info = {"recipe": self.recipe.name, "stages": [], "final": None}
+        last_final = None
+        for si, stage in enumerate(self.recipe.stages):
+            stage_dir = self.out / f"stage{si}-{stage.name}"
+            final = stage_dir / "final"
+            for modality, opts in stage.connector_options.items():
+                for k, v in opts.items():
+                    setattr(model.connectors[modality], k, v)
+                model.spec.setdefault("connector_state", {}).setdefault(modality, {}).update(opts)
+            model.template, model.system = stage.template, stage.system
+            if (final / "omnialign.json").exists():
+                if not self.resume:
+                    raise ConfigError(f"{final} exists; pass --resume")
+                _log(f"stage {si} {stage.name}: already complete, loading {final}")
+                ckpt.load_weights_into(model, final)
+                model.spec = json.loads((final / "omnialign.json").read_text())["spec"]
+                last_final = final
+                run_info["stages"].append({"name": stage.name, "final": str(final.relative_to(self.out))})
+                continue
+            summary = self.run_stage(model, si, stage, stage_dir)
+            last_final = final
+            run_info["stages"].append({"name": stage.name, "final": str(final.relative_to(self.out)), **summary})
+        run_info["final"] = str(last_final.relative_to(self.out))
+        if self.accelerator.is_main_process:
+            (self.out / "run.json").write_text(json.dumps(run_info, indent=2))
+        return last_final
+
+    def latest_step_checkpoint(self, stage_dir: Path) -> Path | None:
+        latest = stage_dir / "latest"
+        if latest.exists():
+            p = stage_dir / latest.read_text().strip()
+            if (p / "trainer_state.json").exists():
+                return p
+        return None
+
+    def run_stage(self, model, si: int, stage: StageConfig, stage_dir: Path) -> dict:
+        acc = self.accelerator
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        ds = self.stage_dataset(model, stage)
+        trainable = apply_freeze_plan(model, stage.train)
+        encoder_trains = any(k.startswith("encoders.") for k in trainable)
+        collate = self.collator(model, ds, stage, encoder_trains)
+        for g in stage.train:
+            top = "llm" if g.startswith("llm") or g == "lora" else ".".join(g.split(".")[:2])
+            if top not in model.spec["trained"]:
+                model.spec["trained"].append(top)
+
+        spe = steps_per_epoch(len(ds), stage.global_batch)
+        total = stage.max_steps or max(1, math.ceil(stage.epochs * spe))
+        torch.manual_seed(self.recipe.seed + 1000 * (si + 1))
+        optimizer = torch.optim.AdamW(param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas)
+        from transformers import get_scheduler
+
+        scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer, num_warmup_steps=int(round(stage.warmup_ratio * total)), num_training_steps=total)
+        start_step = 0
+        if self.resume and (resume_from := self.latest_step_checkpoint(stage_dir)) is not None:
+            ckpt.load_weights_into(model, resume_from)
+            state = ckpt.load_trainer_state(resume_from, optimizer, scheduler)
+            start_step = state["step"]
+            _log(f"stage {si} {stage.name}: resumed from {resume_from} at step {start_step}/{total}")
+        wrapped, optimizer = acc.prepare(model, optimizer)
+        lengths = ds.lengths
+        metrics_path = stage_dir / "metrics.jsonl"
+        if start_step == 0 and metrics_path.exists():
+            metrics_path.unlink()
+        kill_after = int(os.environ.get(KILL_ENV, "0") or 0)
+        bar = None
+        if self.progress and acc.is_main_process:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=start_step, desc=f"stage {si} {stage.name}", unit="step", dynamic_ncols=True)
+        wrapped.train()
+        last_loss = float("nan")
+        t_stage = time.time()
+        for step in range(start_step, total):
+            epoch, idx = divmod(step, spe)
+            batch = global_batches(lengths, stage.global_batch, self.recipe.seed + si, epoch)[idx]
+            n_sup = sum(sum(1 for l in ds[j].labels if l != -100) for j in batch)
+            micro = split_micro(batch, lengths, stage.micro_batch, self.rank, self.world)
+            t0 = time.time()
+            loss_acc, aux_acc, tokens = 0.0, 0.0, 0
+            for mi, mb in enumerate(micro):
+                inputs = collate([ds[j] for j in mb])
+                sync = mi == len(micro) - 1
+                ctx = acc.no_sync(wrapped) if not sync else _null()
+                with ctx:
+                    out = wrapped(**inputs)
+                    loss = out.loss_sum * (self.world / max(n_sup, 1))
+                    if out.aux_loss is not None:
+                        loss = loss + out.aux_loss * (len(mb) / len(batch))
+                        aux_acc += float(out.aux_loss.detach()) * len(mb) / len(batch)
+                    acc.backward(loss)
+                loss_acc += float(out.loss_sum.detach())
+                tokens += sum(lengths[j] for j in mb)
+            if stage.max_grad_norm:
+                acc.clip_grad_norm_([p for p in trainable.values()], stage.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            dt = time.time() - t0
+            last_loss = loss_acc / max(n_sup, 1)
+            rec = {"stage": stage.name, "step": step + 1, "epoch": epoch, "loss": last_loss, "lr": scheduler.get_last_lr()[0], "tokens_per_s": tokens / max(dt, 1e-9), "seconds": dt, "samples": len(batch)}
+            if aux_acc:
+                rec["aux_loss"] = aux_acc
+            if acc.is_main_process:
+                with open(metrics_path, "a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+            if bar is not None:
+                bar.set_postfix(loss=f"{last_loss:.4f}", tok_s=f"{rec['tokens_per_s']:.0f}")
+                bar.update(1)
+            done = step + 1
+            if stage.save_every and done % stage.save_every == 0 and done < total:
+                self.save_step(model, stage_dir, si, stage, done, epoch, optimizer, scheduler)
+            if kill_after and done == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        if bar is not None:
+            bar.close()
+        acc.wait_for_everyone()
+        final = stage_dir / "final"
+        if acc.is_main_process:
+            ckpt.save_checkpoint(acc.unwrap_model(wrapped), final, recipe_yaml=self.recipe_yaml, info={"stage": stage.name, "step": total})
+        summary = {"steps": total, "final_loss": last_loss, "samples": len(ds), "dropped": len(ds.dropped), "seconds": round(time.time() - t_stage, 2)}
+        if acc.is_main_process:
+            (stage_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+            _log(f"stage {si} {stage.name}: {total} steps, final loss {last_loss:.4f}, {summary['seconds']} s")
+        return summary
+
+    def save_step(self, model, stage_dir, si, stage, step, epoch, optimizer, scheduler):
+        if not self.accelerator.is_main_process:
+            return
+        name = f"step-{step:07d}"
+        state = {"stage_index": si, "stage": stage.name, "step": step, "epoch": epoch}
+        ckpt.save_checkpoint(self.accelerator.unwrap_model(model), stage_dir / name, recipe_yaml=self.recipe_yaml, info={"stage": stage.name, "step": step}, trainer={"optimizer": optimizer, "scheduler": scheduler, "state": state})
+        tmp = stage_dir / "latest.tmp"
+        tmp.write_text(name)
+        os.replace(tmp, stage_dir / "latest")
+        # keep only the newest resumable checkpoint
+        for old in stage_dir.glob("step-*"):
+            if old.name != name and not old.name.endswith(".tmp"):
+                import shutil
+
+                shutil.rmtree(old, ignore_errors=True)
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *a):
+        return False
+
+
+def train(recipe_path: str | Path, out_dir: str | Path, *, resume: bool = False, variables: dict | None = None, overrides: list[str] | None = None, progress: bool = True) -> Path:
+    recipe = load_recipe(recipe_path, variables, overrides)
+    import yaml
+
+    recipe_yaml = yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return Trainer(recipe, out_dir, recipe_yaml=recipe_yaml, resume=resume, progress=progress).run()

@@ -1,0 +1,48 @@
+"""The interface every language of the world implements (issue 3 §1: natural per-language templates).
+
+A language renders a :class:`~omnialign.world.questions.Query` to a question, its options and a
+full-sentence answer, and describes scenes and clips. Methods are named by category:
+``q_<kind>`` (question), ``a_<kind>`` (answer sentence) and ``o_<kind>`` (one option label).
+Grammar (articles, gender, case, particles, measure words) lives inside each language module.
+"""
+
+from __future__ import annotations
+
+from omnialign.data.mcq_format import OPTION_LETTERS
+from omnialign.world.questions import YES_NO, Query
+from omnialign.world.spec import Clip, Scene
+
+
+class Language:
+    code: str = ""
+    voice: str | None = None  # espeak-ng voice
+    yes: str = ""
+    no: str = ""
+    caption_prompts: tuple[str, ...] = ()
+    video_prompts: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()  # MMBench-style context sentences
+
+    def question(self, q: Query) -> str:
+        return getattr(self, f"q_{q.kind}")(q)
+
+    def answer(self, q: Query) -> str:
+        return getattr(self, f"a_{q.kind}")(q)
+
+    def option(self, q: Query, value) -> str:
+        if q.kind in YES_NO:
+            return self.yes if value else self.no
+        if q.kind == "count":
+            return str(value)
+        if q.kind == "text":
+            return str(value)
+        return getattr(self, f"o_{q.kind}")(q, value)
+
+    def options(self, q: Query) -> dict[str, str]:
+        """Letter -> option text, in order."""
+        return {OPTION_LETTERS[i]: self.option(q, v) for i, v in enumerate(q.options)}
+
+    def caption(self, scene: Scene) -> str:
+        raise NotImplementedError
+
+    def clip_caption(self, clip: Clip) -> str:
+        raise NotImplementedError
