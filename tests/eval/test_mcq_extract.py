@@ -1,0 +1,112 @@
+"""Answer extraction rule sets on a table of cases (PROTOCOLS.md §1), including where they differ."""
+
+import pytest
+
+from omnialign.eval.mcq import RULE_SETS, extract_choice
+
+ANIMALS = {"A": "dog", "B": "cat", "C": "bird", "D": "fish"}
+YES_NO = {"A": "Yes", "B": "No"}
+
+# (prediction, options, omnialign, vlmevalkit-2025, vlmevalkit-2024)
+CASES = [
+    # plain letters: every rule set agrees
+    ("B", ANIMALS, "B", "B", "B"),
+    ("(B)", ANIMALS, "B", "B", "B"),
+    ("B.", ANIMALS, "B", "B", "B"),
+    ("**B**", ANIMALS, "B", "B", "B"),
+    ("The answer is B", ANIMALS, "B", "B", "B"),
+    ("I think the answer is B.", ANIMALS, "B", "B", "B"),
+    ("Option C", ANIMALS, "C", "C", "C"),
+    ("The correct answer is (C) bird", ANIMALS, "C", "C", "C"),
+    ("cat", ANIMALS, "B", "B", "B"),
+    ("Cannot determine the answer", ANIMALS, "Z", "Z", "Z"),
+    ("Z", ANIMALS, "Z", "Z", "Z"),
+    ("E", ANIMALS, None, None, None),  # not an option
+    ("", ANIMALS, None, None, None),
+    # CJK and full-width: only the omnialign rules resolve them
+    ("정답은 B입니다", ANIMALS, "B", None, None),
+    ("答案是B", ANIMALS, "B", None, None),
+    ("B입니다", ANIMALS, "B", None, None),
+    ("Ｂ", ANIMALS, "B", None, None),
+    ("答案：Ｂ。", ANIMALS, "B", None, None),
+    ("选B", ANIMALS, "B", None, None),
+    ("C选项", ANIMALS, "C", None, None),
+    ("我认为B是正确的，因为猫在左边", ANIMALS, "B", None, None),
+    ("（B）", ANIMALS, "B", None, None),  # full-width brackets are not in VLMEvalKit's punctuation list
+    ("Ответ: В", ANIMALS, "B", None, None),  # Cyrillic Ve standing for Latin B
+    ("Cevap B'dir", ANIMALS, "B", None, None),
+    ("A resposta correta é B", ANIMALS, "B", None, None),  # VLMEvalKit: 2 letters A, B → unresolved
+    ("\\boxed{B}", ANIMALS, "B", "B", "B"),
+    # false positives of the token rule: an article is not option A
+    ("A cat is sitting on the mat.", ANIMALS, "B", "B", "A"),
+    ("A cat", ANIMALS, "B", "A", "A"),
+    ("The answer is A cat", ANIMALS, "B", "A", "A"),
+    ("B가 아닙니다", ANIMALS, None, None, None),
+    # where the VLMEvalKit versions differ
+    ("The answer is apple", ANIMALS, None, "A", None),  # 2025 regex: case-insensitive, no word boundary
+    ("B is the correct one because the small animal sits on the left of the image", ANIMALS, "B", None, "B"),
+    ("A. dog\nB. cat\nC. bird\nAnswer: B", ANIMALS, "B", None, None),
+    # option text in any script
+    ("猫", {"A": "狗", "B": "猫"}, "B", "B", "B"),
+    ("고양이입니다", {"A": "개", "B": "고양이"}, "B", "B", "B"),
+    ("dark red", {"A": "red", "B": "dark red"}, "B", None, None),
+    ("Yes, there is.", YES_NO, "A", None, "A"),  # 2025 length cap: 14 chars > 2 × 5
+]
+
+
+@pytest.mark.parametrize("prediction,options,omni,v2025,v2024", CASES, ids=[c[0][:30] for c in CASES])
+def test_extraction_table(prediction, options, omni, v2025, v2024):
+    assert extract_choice(prediction, options, "omnialign") == omni
+    assert extract_choice(prediction, options, "vlmevalkit-2025") == v2025
+    assert extract_choice(prediction, options, "vlmevalkit-2024") == v2024
+
+
+def test_default_rules_are_omnialign():
+    assert extract_choice("答案是B", ANIMALS) == "B"
+
+
+def test_unknown_rule_set_names_the_field():
+    with pytest.raises(ValueError, match="rules"):
+        extract_choice("B", ANIMALS, "vlmevalkit-2099")
+
+
+def test_vlmevalkit_2025_last_four_tokens():
+    # exactly one letter, first seen at token 1 of 6 → not among the last 4; text rule has no unique match
+    text = "So B looks right to me"
+    assert extract_choice(text, ANIMALS, "vlmevalkit-2025") is None
+    assert extract_choice(text, ANIMALS, "vlmevalkit-2024") == "B"
+    assert extract_choice("so it is B", ANIMALS, "vlmevalkit-2025") == "B"
+
+
+def test_vlmevalkit_api_failure_skips_letter_rules():
+    assert extract_choice("Failed to obtain answer via API. B", ANIMALS, "vlmevalkit-2025") is None
+    assert extract_choice("Failed to obtain answer via API: cat", ANIMALS, "vlmevalkit-2024") == "B"  # text rule still runs
+
+
+def test_vlmevalkit_two_letters_fall_back_to_regex_only_in_2025():
+    text = "Not A. The correct answer is D"
+    assert extract_choice(text, ANIMALS, "vlmevalkit-2025") == "D"
+    assert extract_choice(text, ANIMALS, "vlmevalkit-2024") is None
+
+
+def test_omnialign_does_not_read_pronoun_i_as_option():
+    nine = {L: f"item {L.lower()}" for L in "ABCDEFGHI"}
+    assert extract_choice("I'm not sure, maybe D", nine) == "D"
+    assert extract_choice("I think it is D", nine) == "D"
+
+
+def test_omnialign_letters_inside_option_text_do_not_count():
+    opts = {"A": "Vitamin A", "B": "Vitamin C", "C": "Iron"}
+    assert extract_choice("Vitamin C", opts) == "B"
+    assert extract_choice("维生素C", {"A": "维生素A", "B": "维生素C", "C": "钙"}) == "B"
+
+
+def test_omnialign_numbers_need_boundaries():
+    opts = {"A": "2", "B": "12"}
+    assert extract_choice("12", opts) == "B"
+    assert extract_choice("There are 2.", opts) == "A"
+
+
+@pytest.mark.parametrize("rules", RULE_SETS)
+def test_every_rule_set_accepts_none_prediction(rules):
+    assert extract_choice(None, ANIMALS, rules) is None
