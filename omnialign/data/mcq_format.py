@@ -142,7 +142,7 @@ def write_mcq_tsv(items: list[MCQItem], path: str | Path, num_options: int | Non
                 "image": it.image_b64 or "",
                 "g_index": "" if it.g_index is None else str(it.g_index),
                 **{L: it.options.get(L, "") for L in letters},
-                **it.extra,
+                **{k: it.extra.get(k, "") for k in extra_cols},  # rows without an extra column get it empty
             }
             for k, v in row.items():
                 if "\t" in v or "\n" in v:
