@@ -155,6 +155,7 @@ def whisper_config_from_ct2(model: Ct2Model, extra: dict | None = None):
         max_target_positions=v["decoder/position_encodings/encodings"].shape[0],
         # Whisper's fixed special ids: <|endoftext|> 50257, <|startoftranscript|> 50258 (multilingual vocab)
         bos_token_id=50257, eos_token_id=50257, pad_token_id=50257, decoder_start_token_id=50258,
+        suppress_tokens=None, begin_suppress_tokens=None,  # kept in the generation config
         tie_word_embeddings=True,
         **({"is_multilingual": True} if lang_ids else {}),
     )
