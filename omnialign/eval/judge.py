@@ -94,6 +94,12 @@ def load_judge_log(path: str | Path) -> dict[str, list[dict]]:
     return entries
 
 
+def judge_model_from_log(path: str | Path) -> str | None:
+    """The judge model a log was written with (the last one if several), for offline replay."""
+    models = [e[-1]["request"].get("model") for e in load_judge_log(path).values() if e and "request" in e[-1]]
+    return models[-1] if models else None
+
+
 class MCQJudge:
     """Resolve answers with a judge; replays ``log_path`` first, calls ``config.url`` for the rest."""
 

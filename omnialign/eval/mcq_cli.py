@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (resumes from its predictions.jsonl)")
     _common(p)
     p.add_argument("--judge", metavar="URL", default=None, help="OpenAI-compatible endpoint for unresolved answers")
-    p.add_argument("--judge-model", default="judge", metavar="NAME", help="model name sent to the judge (default: judge)")
+    p.add_argument("--judge-model", default=None, metavar="NAME", help="model name sent to the judge (default: judge, or the one in an existing judge log)")
     p.add_argument("--batch-size", type=int, default=16, metavar="N")
     p.add_argument("--max-new-tokens", type=int, default=32, metavar="N")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="first N questions of each file")
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     s.add_argument("--out", required=True, metavar="DIR")
     _common(s)
     s.add_argument("--judge", metavar="URL", default=None, help="judge endpoint for answers not in the judge log")
-    s.add_argument("--judge-model", default="judge", metavar="NAME")
+    s.add_argument("--judge-model", default=None, metavar="NAME", help="default: the model recorded in the judge log")
     s.add_argument("--judge-log", metavar="PATH", default=None,
                    help="judge log to replay (default: judge_log.jsonl next to the predictions)")
     s.set_defaults(func=run_score_command)
@@ -79,7 +79,7 @@ def run_mcq_command(args: argparse.Namespace) -> int:
 
 
 def run_score_command(args: argparse.Namespace) -> int:
-    from omnialign.eval.judge import JudgeConfig, MCQJudge
+    from omnialign.eval.judge import JudgeConfig, MCQJudge, judge_model_from_log
     from omnialign.eval.mcq_runner import score_and_write
     from omnialign.eval.mcq_score import dedupe, read_predictions
 
@@ -93,7 +93,8 @@ def run_score_command(args: argparse.Namespace) -> int:
         if log.exists() and log.resolve() != out_log.resolve():
             out.mkdir(parents=True, exist_ok=True)
             out_log.write_bytes(log.read_bytes())  # replay and extend a copy; the original log stays as it was
-        judge = MCQJudge(JudgeConfig(url=args.judge, model=args.judge_model), out_log)
+        model = args.judge_model or (judge_model_from_log(out_log) if out_log.exists() else None) or "judge"
+        judge = MCQJudge(JudgeConfig(url=args.judge, model=model), out_log)
     report = score_and_write(records, out, rules=args.rules, circular=args.circular, judge=judge)
     _print_summary(report, out)
     return 0

@@ -29,7 +29,7 @@ from pathlib import Path
 from omnialign.data.mcq_format import MCQ_INSTRUCTIONS, MCQItem, build_mcq_prompt, decode_image_b64, normalize_lang, read_mcq_tsv
 from omnialign.errors import DataError
 from omnialign.eval.circular import expand_circular, pass_number
-from omnialign.eval.judge import JudgeConfig, MCQJudge
+from omnialign.eval.judge import JudgeConfig, MCQJudge, judge_model_from_log
 from omnialign.eval.mcq import extract_choice
 from omnialign.eval.mcq_score import dedupe, read_predictions, score_records, validate_rules
 from omnialign.eval.report import build_report, write_jsonl_atomic, write_outputs
@@ -106,7 +106,7 @@ def run_mcq(
     circular: bool = False,
     rules: str = "omnialign",
     judge_url: str | None = None,
-    judge_model: str = "judge",
+    judge_model: str | None = None,
     judge: MCQJudge | None = None,
     batch_size: int = 16,
     limit: int | None = None,
@@ -183,7 +183,9 @@ def run_mcq(
     by_key = {(r["benchmark"], int(r["index"])): r for r in [*previous, *fresh]}
     records = [by_key[k] for k in order if k in by_key]
     if judge is None and (judge_url or (out / "judge_log.jsonl").exists()):
-        judge = MCQJudge(JudgeConfig(url=judge_url, model=judge_model), out / "judge_log.jsonl")
+        log = out / "judge_log.jsonl"
+        model = judge_model or (judge_model_from_log(log) if log.exists() else None) or "judge"
+        judge = MCQJudge(JudgeConfig(url=judge_url, model=model), log)
     return score_and_write(records, out, rules=rules, circular=circular, judge=judge)
 
 
