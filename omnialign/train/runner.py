@@ -180,9 +180,12 @@ class Trainer:
         wrapped, optimizer = acc.prepare(model, optimizer)
         lengths = ds.lengths
         metrics_path = stage_dir / "metrics.jsonl"
-        if start_step == 0 and metrics_path.exists():
-            metrics_path.unlink()
-        kill_after = int(os.environ.get(KILL_ENV, "0") or 0)
+        if metrics_path.exists() and acc.is_main_process:  # drop records past the resume point
+            kept = [l for l in metrics_path.read_text().splitlines() if l and json.loads(l)["step"] <= start_step]
+            metrics_path.write_text("".join(l + "\n" for l in kept))
+        kill_spec = os.environ.get(KILL_ENV, "")  # "STEP" or "STAGE:STEP"
+        kill_stage, _, kill_step = kill_spec.rpartition(":")
+        kill_after = int(kill_step) if kill_step and kill_stage in ("", stage.name) else 0
         bar = None
         if self.progress and acc.is_main_process:
             from tqdm.auto import tqdm
