@@ -35,7 +35,7 @@ tries): 1. normalise; 2. the whole answer is one letter (after stripping bracket
 it, or ``None`` if that letter is not an option; 3. refusal phrase → ``Z``; 4. explicit answer
 cues ("answer is", "答案是", "정답은", "resposta", "ответ", "cevap", "الإجابة") and option cues
 ("option B", "选项B", "B번", "alternativa B") → the one letter they name; 5. a leading letter
-("B. …", "(B) …", "B입니다…", "B because …"), unless the answer echoes an option list; 6. the
+("B. …", "(B) …", "B입니다…", "B because …") when no other letter counts; 6. the
 token rule with CJK runs split from Latin letters: exactly one letter, appearing among the last 4
 tokens or in an answer of at most 6 tokens; 7. no letter and a ``Z`` token → ``Z``; 8. the unique
 restated option text (answer at most max(2× option text, 64) characters; the longest match wins
@@ -142,7 +142,6 @@ _SPECIAL_TOKENS = re.compile(r"<\|[^|<>]{1,40}\|>|</?s>|<eos>|<bos>|<end_of_turn
 _BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff]")
 _BARE = re.compile(r"^[\s(\[{<\"'“‘「【]*(?:option\s+)?([A-Za-z])[\s)\]}>\"'”’」】.。,，、:;!?！？]*$", re.IGNORECASE)
-_LIST_ECHO = re.compile(r"(?m)^\s*[(\[]?([A-Z])\s*[.)\]:]")
 
 _OPEN = r"\s*[:=\-–—]?\s*[(\[【「\"“']?\s*"
 _ANSWER_CUES = [
@@ -167,7 +166,7 @@ _OPTION_CUES_AFTER = re.compile(r"^\s*(?:选项|選項|项|項|번|선택지|ş�
 _ANSWER_CUE_RE = re.compile("(?:" + "|".join(_ANSWER_CUES) + ")" + _OPEN)
 _OPTION_CUE_RE = re.compile("(?:" + "|".join(_OPTION_CUES_BEFORE) + ")" + _OPEN)
 _NEG_BEFORE = re.compile(r"(?:(?i:\b(?:not|isn't|no|não|nem|не|değil))\s*|(?:不是|并非|並非|不选|不選|非)\s*)$")
-_NEG_AFTER = re.compile(r"^\s*(?:(?:가|이|는|은)?\s*아(?:니|닙|닌|냐|님)|(?i:değil|is\s+(?:not|wrong|incorrect)|(?:is\s+)?(?:wrong|incorrect)\b)|不对|不對|错|錯|不正确|不正確)")
+_NEG_AFTER = re.compile(r"^\s*(?:(?:가|이|는|은)?\s*(?:아(?:니|닙|닌|냐|님)|틀)|(?i:değil|is\s+(?:not|wrong|incorrect)|(?:is\s+)?(?:wrong|incorrect)\b)|是?(?:不对|不對|错|錯|不正确|不正確))")
 _ARABIC_DIACRITICS = re.compile("[\u064b-\u0652\u0640]")
 _ARABIC_ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا"})
 
@@ -335,11 +334,9 @@ def _omnialign(prediction: str, options: dict[str, str]) -> str | None:
                 occurrences.append((i, ch))
     letters = {ch for _, ch in occurrences}
 
-    if not answer_cues and occurrences and occurrences[0][0] == _first_nonpunct(text):
-        lead = occurrences[0][1]
-        echoed = {L for L in _LIST_ECHO.findall(text) if L in options}
-        if len(echoed) < 2 and (letters == {lead} or _leading_delimited(text, occurrences[0][0])):
-            return lead
+    # a leading letter, the only one in the answer: "B. …", "(B) …", "B입니다 …", "B because …"
+    if not answer_cues and len(letters) == 1 and occurrences[0][0] == _first_nonpunct(text):
+        return occurrences[0][1]
 
     if len(letters) == 1:
         toks = _tokens(text)
@@ -357,12 +354,6 @@ def _omnialign(prediction: str, options: dict[str, str]) -> str | None:
 def _first_nonpunct(text: str) -> int:
     m = re.match(r"[\s(\[{<\"'“‘「【（]*", text)
     return m.end() if m else 0
-
-
-def _leading_delimited(text: str, i: int) -> bool:
-    """``B.``/``B)``/``B:``/``B,``/``B입니다`` at the start: the answer, even when other letters follow."""
-    nxt = text[i + 1] if i + 1 < len(text) else ""
-    return nxt == "" or nxt in ".)]:：,，、。)" or _is_cjk(nxt)
 
 
 def _text_rule(folded: str, options: dict[str, str]) -> str | None:

@@ -42,6 +42,14 @@ CASES = [
     ("A cat", ANIMALS, "B", "A", "A"),
     ("The answer is A cat", ANIMALS, "B", "A", "A"),
     ("B가 아닙니다", ANIMALS, None, None, None),
+    ("B는 틀렸고 C가 정답", ANIMALS, "C", None, None),
+    ("B, C", ANIMALS, None, None, None),
+    ("A) dog B) cat", ANIMALS, None, None, None),
+    ("A选项是狗，不对。B选项是猫，正确。", {"A": "狗", "B": "猫"}, None, None, None),
+    ("首先，A选项是狗，不对。所以答案是B。", {"A": "狗", "B": "猫"}, "B", None, "A"),  # 2024: "狗" substring
+    ("B. Because A is wrong", ANIMALS, "B", None, None),
+    ("No, there is nothing.", YES_NO, "B", None, "B"),
+    ("Not sure.", YES_NO, None, "B", "B"),  # VLMEvalKit: "no" is a substring of "not"
     # where the VLMEvalKit versions differ
     ("The answer is apple", ANIMALS, None, "A", None),  # 2025 regex: case-insensitive, no word boundary
     ("B is the correct one because the small animal sits on the left of the image", ANIMALS, "B", None, "B"),
