@@ -201,7 +201,8 @@ def _fold_homoglyphs(text: str) -> str:
         nxt = text[i + 1] if i + 1 < len(text) else " "
         if prev.isalpha() or nxt.isalpha():
             continue
-        if re.match(r"[ \t]+[^\W\d_]", text[i + 1:]) and re.match(r"[ \t]+([^\W\d_])", text[i + 1:]).group(1).islower():
+        word = re.match(r"[ \t]+([^\W\d_])", text[i + 1:])
+        if word and word.group(1).islower():
             continue  # "В левом углу": the Russian preposition, not a letter
         out[i] = _HOMOGLYPHS[ch]
     return "".join(out)

@@ -113,7 +113,15 @@ def run_mcq(
     lang: str | None = None,
     progress: bool = True,
 ) -> dict:
-    """Answer every benchmark row with ``answer_fn``, score, write the outputs, return the report."""
+    """Answer every benchmark row with ``answer_fn``, score, write the outputs, return the report.
+
+    ``circular`` adds the CircularEval passes and makes circular accuracy the per-category metric;
+    ``rules`` is an :data:`omnialign.eval.mcq.RULE_SETS` name; ``judge_url`` (with ``judge_model``,
+    default the model of an existing ``judge_log.jsonl`` or "judge") resolves answers the rules
+    cannot, and an existing ``out_dir/judge_log.jsonl`` is replayed even without a URL; ``judge``
+    passes a ready :class:`MCQJudge` instead. ``limit`` keeps the first N questions of each file,
+    ``lang`` overrides the language read from the file names.
+    """
     validate_rules(rules)
     if batch_size < 1:
         raise DataError("must be at least 1", field="batch_size")

@@ -35,6 +35,7 @@ CASES = [
     ("（B）", ANIMALS, "B", None, None),  # full-width brackets are not in VLMEvalKit's punctuation list
     ("Ответ: В", ANIMALS, "B", None, None),  # Cyrillic Ve standing for Latin B
     ("Cevap B'dir", ANIMALS, "B", None, None),
+    ("В левом углу кошка", {"A": "кошка", "B": "собака"}, "A", "A", "A"),  # Russian "в" (in), not option B
     ("A resposta correta é B", ANIMALS, "B", None, None),  # VLMEvalKit: 2 letters A, B → unresolved
     ("\\boxed{B}", ANIMALS, "B", "B", "B"),
     # false positives of the token rule: an article is not option A
