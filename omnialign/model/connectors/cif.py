@@ -140,6 +140,8 @@ def cif(
 
     if tail == "paraformer":
         valid = mask.long().sum(-1) if mask is not None else torch.full((bsz,), hidden.shape[1], device=hidden.device)
+        if mask is not None:  # the tail frame lands on the first padded frame: it must be a zero frame
+            hidden = hidden * mask.unsqueeze(-1).to(hidden.dtype)
         hidden = torch.cat([hidden, hidden.new_zeros(bsz, 1, hidden.shape[-1])], dim=1)
         alphas = torch.cat([alphas, alphas.new_zeros(bsz, 1)], dim=1)
         tail_weight = torch.full((bsz, 1), paraformer_tail_weight, dtype=alphas.dtype, device=alphas.device)

@@ -111,7 +111,10 @@ class WhisperAudioPreprocessor:
 @torch.no_grad()
 def encode_waveforms(encoder: WhisperEncoder, preprocessor: WhisperAudioPreprocessor, waveforms: list[np.ndarray],
                      trim: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(features [B, T, D], mask [B, T])`` for 16 kHz waveforms; ``trim`` cuts T to the longest clip."""
+    """``(features [B, T, D], mask [B, T])`` for 16 kHz waveforms; ``trim`` cuts T to the longest clip.
+
+    Whisper sees at most 30 s: longer clips are truncated by the feature extractor (split them first).
+    """
     device = next(encoder.parameters()).device
     feats = encoder(preprocessor(waveforms).to(device))
     lengths = torch.tensor([valid_encoder_frames(len(w), feats.shape[1]) for w in waveforms], device=feats.device)

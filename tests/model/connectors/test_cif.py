@@ -139,6 +139,13 @@ def test_paraformer_tail_appends_weight_without_rescale():
     tokens, lengths = cif(h, a, tail="paraformer")
     assert lengths.tolist() == [2]
     torch.testing.assert_close(tokens[0, 1], 0.25 * h[0, 1] + 0.35 * h[0, 2])  # + 0.4 · zero frame
+    # padded: the tail frame sits on the first padded frame, whose garbage must not leak in
+    padded_h = torch.cat([h, torch.full((1, 2, 2), 99.0, dtype=torch.float64)], dim=1)
+    padded_a = torch.cat([a, torch.full((1, 2), 0.9, dtype=torch.float64)], dim=1)
+    mask = torch.tensor([[True, True, True, False, False]])
+    padded, padded_len = cif(padded_h, padded_a, tail="paraformer", mask=mask)
+    assert padded_len.tolist() == [2]
+    torch.testing.assert_close(padded, tokens)
     a = torch.tensor([[0.5, 0.75, 0.25]], dtype=torch.float64)  # 1.5 + 0.45 = 1.95 -> 1 token
     _, lengths = cif(frames(a[0]), a, tail="paraformer")
     assert lengths.tolist() == [1]
