@@ -1,0 +1,61 @@
+"""``omnialign world build`` (issue 3 §1). Heavy imports happen inside :func:`run`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from omnialign.errors import ConfigError
+
+DEFAULT_LANGUAGES = "en,ko,zh,pt,ar,tr,ru"
+
+
+def parse_mix(text: str | None) -> dict[str, float] | None:
+    """``en=0.7,ko=0.1,zh=0.2`` -> {"en": 0.7, ...}; errors name the ``--mix`` option."""
+    if not text:
+        return None
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        lang, sep, weight = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            mix[lang.strip()] = float(weight)
+        except ValueError:
+            raise ConfigError(f"--mix: expected LANG=WEIGHT, got {part!r}") from None
+    return mix
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("build", help="render the procedural multilingual world (images, videos, speech, QA, benchmarks)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--languages", default=DEFAULT_LANGUAGES, help=f"comma-separated language codes (default {DEFAULT_LANGUAGES})")
+    p.add_argument("--size", type=int, default=None, help="number of training scenes (default 2000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=int, default=None, help="image side in pixels (default 64)")
+    p.add_argument("--mix", default=None, help="training language mix, e.g. en=0.7,ko=0.1,zh=0.2 (default: uniform)")
+    p.add_argument("--no-video", action="store_true", help="skip the video clips")
+    p.add_argument("--no-speech", action="store_true", help="skip the spoken questions")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from omnialign.world.build import DEFAULT_IMAGE_SIZE, DEFAULT_SIZE, build_world
+
+    manifest = build_world(
+        args.out,
+        languages=args.languages,
+        size=args.size if args.size is not None else DEFAULT_SIZE,
+        seed=args.seed,
+        image_size=args.image_size if args.image_size is not None else DEFAULT_IMAGE_SIZE,
+        language_mix=parse_mix(args.mix),
+        video=not args.no_video,
+        speech=not args.no_speech,
+        progress=not args.quiet,
+    )
+    counts = manifest["counts"]
+    print(json.dumps({"out": str(args.out), "images": counts["images"], "videos": counts["videos"], "speech": counts["speech"], "items": counts["items"], "skipped": manifest["skipped"]}, ensure_ascii=False, indent=1))
+    return 0

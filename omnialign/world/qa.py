@@ -1,0 +1,128 @@
+"""LLaVA-format instruction data (issue 3 §1; PROTOCOLS.md §5 data format).
+
+Item types follow X-LLaVA's four instruction types — ``object`` (colour, shape, size, count, text),
+``location`` (position, relation, nearest, grounding), ``atmosphere`` and ``conversation``
+(multi-turn) — plus ``caption`` (stage-1 alignment) and ``mcq``: multiple-choice items whose human
+turn is exactly ``<image>\\n`` + :func:`omnialign.data.mcq_format.build_mcq_prompt` and whose answer
+is the bare letter, so the model sees the evaluation prompt in training (as LLaVA-1.5 does with
+A-OKVQA). Every item records ``lang``, ``type``, ``category``, ``scene`` and a language-independent
+question id ``qid`` (the same in every language for parallel splits).
+"""
+
+from __future__ import annotations
+
+import random
+
+from omnialign.data.mcq_format import OPTION_LETTERS, build_mcq_prompt
+from omnialign.world.lang import get_language
+from omnialign.world.questions import Query, make_clip_query, make_query
+from omnialign.world.spec import Clip, Scene
+
+OBJECT_KINDS = ("colour", "shape", "size", "count")
+LOCATION_KINDS = ("position", "relation", "nearest", "grounding")
+MCQ_KINDS_4 = ("colour", "shape", "count", "position", "nearest", "atmosphere", "grounding", "text")
+MCQ_KINDS_2 = ("size", "relation", "existence")
+TYPE_OF_KIND = {k: "object" for k in (*OBJECT_KINDS, "text", "existence")} | {k: "location" for k in LOCATION_KINDS} | {"atmosphere": "atmosphere"}
+
+IMAGE_MARKER = "<image>"
+VIDEO_MARKER = "<video>"
+
+
+def _media(scene_or_clip: Scene | Clip) -> tuple[str, str, str]:
+    """(json key, relative path, marker) of a scene's image or a clip's video."""
+    if isinstance(scene_or_clip, Clip):
+        return "video", f"videos/{scene_or_clip.id}.mp4", VIDEO_MARKER
+    return "image", f"images/{scene_or_clip.id}.png", IMAGE_MARKER
+
+
+def _item(src: Scene | Clip, qid: str, lang: str, kind: str, category: str, turns: list[tuple[str, str]]) -> dict:
+    key, path, marker = _media(src)
+    conv = []
+    for i, (human, gpt) in enumerate(turns):
+        conv.append({"from": "human", "value": f"{marker}\n{human}" if i == 0 else human})
+        conv.append({"from": "gpt", "value": gpt})
+    return {
+        "id": f"{qid}-{lang}", "qid": qid, key: path, "conversations": conv,
+        "lang": lang, "type": kind, "category": category, "scene": src.id,
+    }
+
+
+def free_item(src: Scene | Clip, qid: str, lang: str, q: Query, kind: str | None = None) -> dict:
+    """A question with a full-sentence answer."""
+    L = get_language(lang)
+    return _item(src, qid, lang, kind or TYPE_OF_KIND.get(q.kind, "video"), q.kind, [(L.question(q), L.answer(q))])
+
+
+def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query) -> dict:
+    """The evaluation prompt (question, lettered options, language instruction) answered by a bare letter."""
+    L = get_language(lang)
+    prompt = build_mcq_prompt(L.question(q), L.options(q), lang)
+    return _item(src, qid, lang, "mcq", q.kind, [(prompt, OPTION_LETTERS[q.answer_index])])
+
+
+def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int) -> dict:
+    L = get_language(lang)
+    if isinstance(src, Clip):
+        prompts, text = L.video_prompts, L.clip_caption(src)
+    else:
+        prompts, text = L.caption_prompts, L.caption(src)
+    return _item(src, qid, lang, "caption", "caption", [(prompts[prompt_index % len(prompts)], text)])
+
+
+def conversation_item(src: Scene, qid: str, lang: str, queries: list[Query]) -> dict:
+    L = get_language(lang)
+    return _item(src, qid, lang, "conversation", "conversation", [(L.question(q), L.answer(q)) for q in queries])
+
+
+def _first_query(kinds: list[str], scene: Scene, rng: random.Random) -> Query | None:
+    kinds = list(kinds)
+    rng.shuffle(kinds)
+    for k in kinds:
+        q = make_query(k, scene, rng)
+        if q is not None:
+            return q
+    return None
+
+
+def scene_plan(scene: Scene, rng: random.Random) -> list[tuple[str, str, object]]:
+    """The language-independent items of one training scene: (qid suffix, item type, payload)."""
+    plan: list[tuple[str, str, object]] = [("cap", "caption", rng.randrange(8))]
+    obj_kinds = list(OBJECT_KINDS) + (["text", "text"] if scene.word else [])
+    for tag, kinds, kind in (("obj", obj_kinds, "object"), ("loc", list(LOCATION_KINDS), "location")):
+        q = _first_query(kinds, scene, rng)
+        if q is not None:
+            plan.append((tag, kind, q))
+    if rng.random() < 0.5:
+        plan.append(("atm", "atmosphere", make_query("atmosphere", scene, rng)))
+    turns = [q for q in (_first_query([k], scene, rng) for k in rng.sample([*OBJECT_KINDS, *LOCATION_KINDS, "atmosphere", "existence"], 3)) if q]
+    if len(turns) >= 2:
+        plan.append(("conv", "conversation", turns))
+    four = [k for k in MCQ_KINDS_4 if k != "text" or scene.word]
+    for tag, kinds in (("mc4", four), ("mc2", list(MCQ_KINDS_2))):
+        q = _first_query(kinds, scene, rng)
+        if q is not None:
+            plan.append((tag, "mcq", q))
+    return plan
+
+
+def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: str | list[str]) -> list[dict]:
+    """The plan's items; item ``i`` in ``langs[i]`` (or all in one language when ``langs`` is a str)."""
+    if isinstance(langs, str):
+        langs = [langs] * len(plan)
+    items = []
+    for (tag, kind, payload), lang in zip(plan, langs):
+        qid = f"{src.id}-{tag}"
+        if kind == "caption":
+            items.append(caption_item(src, qid, lang, payload))
+        elif kind == "conversation":
+            items.append(conversation_item(src, qid, lang, payload))
+        elif kind == "mcq":
+            items.append(mcq_item(src, qid, lang, payload))
+        else:
+            items.append(free_item(src, qid, lang, payload, kind))
+    return items
+
+
+def clip_plan(clip: Clip, rng: random.Random) -> list[tuple[str, str, object]]:
+    """Caption, free-form motion question and motion MCQ of one clip."""
+    return [("cap", "caption", rng.randrange(4)), ("mot", "video", make_clip_query(clip, rng)), ("mc4", "mcq", make_clip_query(clip, rng))]
