@@ -63,7 +63,7 @@ def image_questions(
     out: list[BenchQuestion] = []
     order_rng = random.Random(f"omnialign-world/{seed}/{split}/letters")
     for kind in categories:
-        for j, pos in enumerate(balanced_positions(per_category, N_OPTIONS[kind], order_rng)):
+        for pos in balanced_positions(per_category, N_OPTIONS[kind], order_rng):
             index = len(out)
             scene_id = f"{split}-{index:05d}"
             for attempt in range(MAX_ATTEMPTS):
@@ -77,7 +77,7 @@ def image_questions(
             else:  # pragma: no cover - the world is large enough that this never happens
                 raise RuntimeError(f"could not sample a {kind} question for {scene_id}")
             seen.add(scene.signature())
-            out.append(BenchQuestion(index, scene, q, hint=(j % 3) if hints and j % 3 < 2 else None))
+            out.append(BenchQuestion(index, scene, q, hint=(index % 3) if hints and index % 3 < 2 else None))
     return out
 
 

@@ -1,0 +1,255 @@
+"""World build (issue 3 §1): determinism, caching, parallel languages, held-out benchmarks, media."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import wave
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from omnialign.data.mcq_format import build_mcq_prompt, decode_image_b64, read_mcq_tsv
+from omnialign.errors import ConfigError
+from omnialign.world.build import build_world, split_sizes
+from omnialign.world.lang import ALL_LANGUAGES
+from omnialign.world.render import font_available
+from omnialign.world.speech import espeak_available
+from omnialign.world.video import read_frames
+
+SIZE = 40
+SEED = 3
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory):
+    a = tmp_path_factory.mktemp("world_a")
+    b = tmp_path_factory.mktemp("world_b")
+    ma = build_world(a, languages=ALL_LANGUAGES, size=SIZE, seed=SEED, progress=False)
+    mb = build_world(b, languages=ALL_LANGUAGES, size=SIZE, seed=SEED, progress=False)
+    return a, ma, b, mb
+
+
+def test_same_seed_gives_identical_files(worlds):
+    a, ma, b, mb = worlds
+    ta, tb = _tree(a), _tree(b)
+    assert ta == tb  # JSON, TSV, manifest, PNG, MP4 and WAV all byte-identical
+    assert ma == mb
+    assert any(k.endswith(".png") for k in ta) and any(k.endswith(".mp4") for k in ta)
+
+
+def test_different_seed_differs(worlds, tmp_path):
+    a, ma, _, _ = worlds
+    mc = build_world(tmp_path, size=SIZE, seed=SEED + 1, video=False, speech=False, progress=False)
+    assert mc["cache_key"] != ma["cache_key"]
+    assert (tmp_path / "instruct_train.json").read_bytes() != (a / "instruct_train.json").read_bytes()
+    assert (tmp_path / "images" / "train-000000.png").read_bytes() != (a / "images" / "train-000000.png").read_bytes()
+
+
+def test_rebuild_with_same_arguments_is_a_noop(worlds):
+    a, ma, _, _ = worlds
+    before = {p: p.stat().st_mtime_ns for p in (a / "manifest.json", a / "instruct_train.json")}
+    again = build_world(a, languages=ALL_LANGUAGES, size=SIZE, seed=SEED, progress=False)
+    assert again == ma
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_changed_arguments_rebuild_and_drop_stale_outputs(tmp_path):
+    build_world(tmp_path, languages="en,ko", size=16, seed=0, video=False, speech=False, progress=False)
+    assert (tmp_path / "bench" / "mmmb_ko.tsv").exists()
+    m = build_world(tmp_path, languages="en", size=16, seed=0, video=False, speech=False, progress=False)
+    assert m["arguments"]["languages"] == ["en"]
+    assert not (tmp_path / "bench" / "mmmb_ko.tsv").exists()
+
+
+def test_manifest_counts_and_files(worlds):
+    a, ma, _, _ = worlds
+    assert ma["arguments"]["size"] == SIZE and ma["seed"] == SEED
+    for name, meta in ma["files"].items():
+        assert hashlib.sha256((a / name).read_bytes()).hexdigest() == meta["sha256"]
+    train = json.loads((a / "instruct_train.json").read_text())
+    assert ma["counts"]["items"]["instruct_train.json"] == len(train)
+    assert ma["counts"]["by_language"]["instruct_train.json"] == dict(sorted(Counter(x["lang"] for x in train).items()))
+    assert len(json.loads((a / "captions_train.json").read_text())) == SIZE
+    assert ma["counts"]["images"] == len(list((a / "images").glob("*.png")))
+    assert str(a) not in (a / "manifest.json").read_text()  # no absolute paths: reproducible anywhere
+
+
+def test_llava_format_and_media_paths(worlds):
+    a, _, _, _ = worlds
+    types = Counter()
+    for name in ("captions_train.json", "instruct_train.json", "instruct_val.json", "video_train.json"):
+        for it in json.loads((a / name).read_text()):
+            media = it.get("image") or it.get("video")
+            assert (a / media).is_file(), media
+            conv = it["conversations"]
+            assert [t["from"] for t in conv] == ["human", "gpt"] * (len(conv) // 2)
+            marker = "<image>\n" if "image" in it else "<video>\n"
+            assert conv[0]["value"].startswith(marker) and conv[0]["value"].count(marker.strip()) == 1
+            assert all(t["value"].strip() for t in conv)
+            types[it["type"]] += 1
+    assert {"caption", "object", "location", "atmosphere", "conversation", "mcq", "video"} <= set(types)
+
+
+def test_mcq_training_items_use_the_evaluation_prompt(worlds):
+    a, _, _, _ = worlds
+    mcq = [it for it in json.loads((a / "instruct_val.json").read_text()) if it["type"] == "mcq"]
+    by_lang = Counter(it["lang"] for it in mcq)
+    assert set(by_lang) == set(ALL_LANGUAGES)
+    n_opts = set()
+    for it in mcq:
+        human, letter = it["conversations"][0]["value"], it["conversations"][1]["value"]
+        lines = human.split("\n")
+        options = {ln[0]: ln[3:] for ln in lines[2:-1]}
+        n_opts.add(len(options))
+        assert human == "<image>\n" + build_mcq_prompt(lines[1], options, it["lang"])
+        assert letter in options
+    assert n_opts == {2, 4}
+
+
+def test_validation_and_benchmarks_are_parallel_across_languages(worlds):
+    a, _, _, _ = worlds
+    val = json.loads((a / "instruct_val.json").read_text())
+    per_lang = {lang: {it["qid"]: it for it in val if it["lang"] == lang} for lang in ALL_LANGUAGES}
+    qids = set(per_lang["en"])
+    for lang, items in per_lang.items():
+        assert set(items) == qids
+        for qid, it in items.items():
+            en = per_lang["en"][qid]
+            assert (it["category"], it["scene"], it["type"]) == (en["category"], en["scene"], en["type"])
+            if it["type"] == "mcq":
+                assert it["conversations"][1]["value"] == en["conversations"][1]["value"]
+    for kind in ("mmmb", "mmbench", "video"):
+        ref = read_mcq_tsv(a / "bench" / f"{kind}_en.tsv")
+        for lang in ALL_LANGUAGES:
+            items = read_mcq_tsv(a / "bench" / f"{kind}_{lang}.tsv")
+            assert [i.index for i in items] == [i.index for i in ref]
+            assert [i.answer for i in items] == [i.answer for i in ref]
+            assert [i.category for i in items] == [i.category for i in ref]
+            assert [len(i.options) for i in items] == [len(i.options) for i in ref]
+            assert [i.image_b64 for i in items] == [i.image_b64 for i in ref]
+            if lang != "en":
+                assert [i.question for i in items] != [i.question for i in ref]
+
+
+def test_benchmark_tsv_round_trip_and_columns(worlds):
+    a, _, _, _ = worlds
+    mmmb = read_mcq_tsv(a / "bench" / "mmmb_ko.tsv")
+    assert len(mmmb) == len({i.index for i in mmmb})
+    for it in mmmb:
+        assert it.answer in it.options and len(it.options) in (2, 4)
+        assert len(set(it.options.values())) == len(it.options)
+        img = decode_image_b64(it.image_b64)
+        assert img.size == (64, 64)
+        assert it.hint is None
+    mmb = read_mcq_tsv(a / "bench" / "mmbench_zh.tsv")
+    assert all(i.l2_category for i in mmb) and any(i.hint for i in mmb) and any(i.hint is None for i in mmb)
+    assert all(i.g_index is None for i in mmb)  # not pre-rotated: no circular copies
+    video = read_mcq_tsv(a / "bench" / "video_ar.tsv")
+    assert video and all((a / i.extra["video"]).is_file() for i in video)
+
+
+def test_answer_letters_balanced_per_category(worlds):
+    a, _, _, _ = worlds
+    for kind in ("mmmb", "mmbench", "video"):
+        items = read_mcq_tsv(a / "bench" / f"{kind}_en.tsv")
+        for cat in {i.category for i in items}:
+            sub = [i for i in items if i.category == cat]
+            counts = Counter(i.answer for i in sub)
+            letters = list(sub[0].options)
+            full = [counts.get(L, 0) for L in letters]
+            assert max(full) - min(full) <= 1, (kind, cat, counts)
+
+
+def test_category_coverage(worlds):
+    a, _, _, _ = worlds
+    cats = {i.category for i in read_mcq_tsv(a / "bench" / "mmmb_en.tsv")} | {i.category for i in read_mcq_tsv(a / "bench" / "video_en.tsv")}
+    assert len(cats) >= 10
+    assert {"colour", "shape", "count", "position", "relation", "size", "atmosphere", "existence", "motion"} <= cats
+    if font_available():
+        assert "text" in cats
+
+
+def test_benchmark_images_never_seen_in_training(worlds):
+    a, _, _, _ = worlds
+    train_ids = {it["scene"] for name in ("captions_train.json", "instruct_train.json", "captions_val.json", "instruct_val.json") for it in json.loads((a / name).read_text())}
+    train_png = {hashlib.sha256((a / "images" / f"{s}.png").read_bytes()).hexdigest() for s in train_ids}
+    for kind in ("mmmb", "mmbench"):
+        for it in read_mcq_tsv(a / "bench" / f"{kind}_en.tsv"):
+            assert hashlib.sha256(base64.b64decode(it.image_b64)).hexdigest() not in train_png
+    video_train = {it["video"] for name in ("video_train.json", "video_val.json") for it in json.loads((a / name).read_text())}
+    assert not video_train & {i.extra["video"] for i in read_mcq_tsv(a / "bench" / "video_en.tsv")}
+
+
+def test_videos_decode_with_at_least_8_frames(worlds):
+    a, _, _, _ = worlds
+    clips = sorted((a / "videos").glob("*.mp4"))
+    assert len(clips) >= split_sizes(SIZE)["clips_train"]
+    frames = read_frames(clips[0])
+    assert len(frames) >= 8 and frames[0].size == (64, 64)
+
+
+def test_speech_present_or_cleanly_skipped(worlds):
+    a, ma, _, _ = worlds
+    if not espeak_available():
+        assert any("espeak-ng" in s for s in ma["skipped"])
+        assert not (a / "speech" / "transcripts.jsonl").exists()
+        return
+    rows = [json.loads(line) for line in (a / "speech" / "transcripts.jsonl").read_text().splitlines()]
+    assert {r["lang"] for r in rows} >= {"en", "ko"}
+    by_q = Counter(r["question_id"] for r in rows)
+    assert len(set(by_q.values())) == 1  # every question spoken in every voiced language
+    for r in rows[:8]:
+        with wave.open(str(a / r["wav"])) as w:
+            assert w.getsampwidth() == 2 and w.getnchannels() == 1 and w.getnframes() > 1000
+        assert r["text"] and "{" not in r["text"]
+
+
+def test_speech_skipped_without_espeak(tmp_path, monkeypatch):
+    import omnialign.world.speech as speech
+
+    monkeypatch.setattr(speech.shutil, "which", lambda name: None)
+    m = build_world(tmp_path, languages="en,zh", size=8, video=False, speech=True, progress=False)
+    assert any("espeak-ng is not installed" in s for s in m["skipped"])
+    assert m["counts"]["speech"] == 0 and (tmp_path / "instruct_train.json").is_file()
+
+
+def test_language_mix_controls_training_languages(tmp_path):
+    m = build_world(tmp_path, languages="en,ko,zh", size=24, language_mix={"en": 1.0, "ko": 0.0, "zh": 0.0}, video=False, speech=False, progress=False)
+    train = json.loads((tmp_path / "instruct_train.json").read_text())
+    assert {it["lang"] for it in train} == {"en"}
+    val = json.loads((tmp_path / "instruct_val.json").read_text())
+    assert {it["lang"] for it in val} == {"en", "ko", "zh"}  # validation stays parallel
+    assert m["arguments"]["language_mix"] == {"en": 1.0, "ko": 0.0, "zh": 0.0}
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"languages": "en,xx"}, "xx"),
+        ({"image_size": 63}, "image_size"),
+        ({"size": 2}, "size"),
+        ({"language_mix": {"ko": 1.0}, "languages": "en"}, "language_mix"),
+        ({"language_mix": {"en": -1.0}}, "language_mix"),
+    ],
+)
+def test_bad_arguments_name_the_field(tmp_path, kwargs, field):
+    with pytest.raises(ConfigError, match=field):
+        build_world(tmp_path, progress=False, video=False, speech=False, **{"size": 8, **kwargs})
+
+
+def test_cli_build(tmp_path, capsys):
+    from omnialign.cli import main
+
+    rc = main(["world", "build", "--out", str(tmp_path / "w"), "--languages", "en,tr", "--size", "8", "--seed", "1", "--mix", "en=0.5,tr=0.5", "--no-video", "--no-speech", "--quiet"])
+    assert rc == 0
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert manifest["arguments"]["languages"] == ["en", "tr"] and manifest["arguments"]["video"] is False
+    assert json.loads(capsys.readouterr().out)["images"] == manifest["counts"]["images"]
+    assert main(["world", "build", "--out", str(tmp_path / "w2"), "--mix", "en:1", "--size", "8"]) == 1
