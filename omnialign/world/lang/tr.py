@@ -35,9 +35,12 @@ EVENT = {
 VOWELS = "aıoueiöü"
 VOICELESS = "çfhkpsşt"
 SOFTENED = {"kalp": "kalb"}  # stem before a vowel-initial suffix
+FRONT_EXCEPTIONS = {"kalp"}  # loanwords that take front-vowel suffixes despite a back vowel (kalbi, kalbe)
 
 
 def _last_vowel(word: str) -> str:
+    if word.split(" ")[-1] in FRONT_EXCEPTIONS:
+        return "e"
     for ch in reversed(word.lower()):
         if ch in VOWELS:
             return ch
