@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import random
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,13 +38,6 @@ def load_font(px: int) -> ImageFont.FreeTypeFont | None:
 
 def font_available() -> bool:
     return Path(FONT_PATH).exists()
-
-
-def warn_no_font() -> None:
-    warnings.warn(
-        f"font {FONT_PATH} not found (Debian package fonts-wqy-microhei): scenes with written words are skipped",
-        stacklevel=2,
-    )
 
 
 def _background(atmosphere: str, side: int, pattern_seed: int) -> Image.Image:
