@@ -241,7 +241,7 @@ def pretrain_lm(model: Any, tokenizer: Any, corpora: dict[str, list[str]], mix: 
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(float(loss))
+        losses.append(loss.detach().item())
         if log_every and (i + 1) % log_every == 0:
             print(f"step {i + 1}/{steps} loss {sum(losses[-log_every:]) / log_every:.3f}", flush=True)
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
