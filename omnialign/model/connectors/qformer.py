@@ -306,6 +306,8 @@ class VideoQFormerConnector(_QueryConnector):
     (padding frames removed, the valid ones moved to the front), ``lengths = valid frames · Q``.
     """
 
+    frame_input = True  # MultimodalLM passes video features as [B, T, N, D] with a frame mask
+
     def __init__(self, in_dim: int, out_dim: int, body: QFormerBody | None = None,
                  tokens_per_frame: int | None = None, **qformer_kwargs):
         super().__init__(in_dim, out_dim, body=body, **qformer_kwargs)

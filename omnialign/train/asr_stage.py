@@ -1,0 +1,118 @@
+"""``type: asr`` stages: X-LLM stage 1 for speech — the CIF speech interface trained as ASR.
+
+Samples are ordinary chat samples with one ``<audio>`` item whose transcript is the assistant turn
+(or the sample field ``audio_transcripts``). The transcript is tokenized with the model's
+tokenizer (so stage 2 aligns the same units to the LLM); CIF fires exactly that many tokens
+(quantity scaling) and ``model.heads["asr"]`` predicts each from its C-Former state; the loss is
+token cross entropy + the quantity loss. The LLM is not run. Frozen Whisper features come from
+the feature cache. A finished stage is skipped on resume; an interrupted one restarts from step 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from omnialign.data.collate import Collator, global_batches, steps_per_epoch
+from omnialign.data.dataset import EncodedSample
+from omnialign.data.formats import load_samples
+from omnialign.data.media_inputs import attach_av_inputs
+from omnialign.errors import ConfigError, DataError
+from omnialign.model.asr_head import asr_loss
+from omnialign.train import checkpoint as ckpt
+from omnialign.train.freeze import apply_freeze_plan, param_groups
+
+
+def transcript_of(sample) -> str:
+    texts = sample.meta.get("audio_transcripts")
+    if isinstance(texts, list) and texts and isinstance(texts[0], str):
+        return texts[0]
+    answers = [t["content"] for t in sample.conversation if t["role"] == "assistant"]
+    if not answers or not answers[-1].strip():
+        raise DataError("an ASR sample needs a transcript (assistant turn or audio_transcripts)", file=sample.source, sample_id=sample.id, field="conversations")
+    return answers[-1].strip()
+
+
+def asr_items(samples, tokenizer) -> list[EncodedSample]:
+    items = []
+    for s in samples:
+        if s.media_count("audio") != 1:
+            raise DataError(f"an ASR sample needs exactly one audio item, got {s.media_count('audio')}", file=s.source, sample_id=s.id, field="audio")
+        text = transcript_of(s)
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise DataError("empty transcript", file=s.source, sample_id=s.id, field="audio_transcripts")
+        items.append(EncodedSample(s.id, ids, ids, s.media, s.media_root, s.source, len(ids), {**s.meta, "audio_transcripts": [text]}))
+    return items
+
+
+class _Items:
+    def __init__(self, items):
+        self.items = items
+
+
+def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
+    """Train the audio connector + ASR head on ``stage.datasets``; save ``stage_dir/final``."""
+    if "asr" not in model.heads or "audio" not in model.connectors:
+        raise ConfigError(f"stage {stage.name}: type asr needs model.asr_head and a cif audio connector")
+    recipe = trainer.recipe
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    samples = [s for name in stage.datasets for s in load_samples(recipe.data.datasets[name].path, recipe.data.datasets[name].media_root)]
+    items = asr_items(samples, model.tokenizer)
+    trainable = apply_freeze_plan(model, stage.train)
+    for g in stage.train:
+        top = "llm" if g.startswith("llm") or g == "lora" else ".".join(g.split(".")[:2])
+        if top not in model.spec["trained"]:
+            model.spec["trained"].append(top)
+    fc = recipe.data.feature_cache
+    cache_root = (fc.dir or str(trainer.out / "feature_cache")) if fc.enabled else None
+    encoder_trains = any(k.startswith("encoders.") for k in trainable)
+    collate = attach_av_inputs(Collator(0), model, _Items(items), cache_root=cache_root, encoder_trains=encoder_trains, progress=trainer.progress)
+    audio_inputs = collate.media_inputs["audio"]
+
+    spe = steps_per_epoch(len(items), stage.global_batch)
+    total = stage.max_steps or max(1, math.ceil(stage.epochs * spe))
+    torch.manual_seed(recipe.seed + 1000 * (si + 1))
+    optimizer = torch.optim.AdamW(param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas)
+    from transformers import get_scheduler
+
+    scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer,
+                              num_warmup_steps=int(round(stage.warmup_ratio * total)), num_training_steps=total)
+    lengths = [it.length for it in items]
+    conn, head = model.connectors["audio"], model.heads["asr"]
+    model.train()
+    t_stage, last = time.time(), {}
+    metrics = (stage_dir / "metrics.jsonl").open("w")
+    for step in range(total):
+        epoch, idx = divmod(step, spe)
+        batch = global_batches(lengths, stage.global_batch, recipe.seed + si, epoch)[idx]
+        n_tok = sum(lengths[j] for j in batch)
+        ce_sum, q_sum = 0.0, 0.0
+        for k in range(0, len(batch), stage.micro_batch):
+            mb = [items[j] for j in batch[k : k + stage.micro_batch]]
+            media = audio_inputs([(it.media["audio"][0], it) for it in mb], torch.arange(len(mb)))
+            feats, mask = model.media_features("audio", media)
+            out = asr_loss(conn, head, feats, None if mask is None else mask.to(feats.device), [it.input_ids for it in mb])
+            # global normalisation: token CE by the batch's target tokens, quantity loss by its samples
+            loss = out.ce * (out.n_tokens / n_tok) + conn.quantity_loss_weight * out.quantity * (len(mb) / len(batch))
+            loss.backward()
+            ce_sum += float(out.ce) * out.n_tokens
+            q_sum += float(out.quantity) * len(mb)
+        if stage.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(list(trainable.values()), stage.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        last = {"stage": stage.name, "step": step + 1, "epoch": epoch, "loss": ce_sum / n_tok, "quantity_loss": q_sum / len(batch), "lr": scheduler.get_last_lr()[0]}
+        metrics.write(json.dumps(last) + "\n")
+    metrics.close()
+    model.eval()
+    ckpt.save_checkpoint(model, stage_dir / "final", recipe_yaml=trainer.recipe_yaml, info={"stage": stage.name, "step": total})
+    summary = {"steps": total, "final_loss": last.get("loss"), "final_quantity_loss": last.get("quantity_loss"), "samples": len(items), "dropped": 0, "seconds": round(time.time() - t_stage, 2)}
+    (stage_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"[omnialign] stage {si} {stage.name} (asr): {total} steps, CE {summary['final_loss']:.4f}, quantity {summary['final_quantity_loss']:.3f}, {summary['seconds']} s", flush=True)
+    return summary
