@@ -100,8 +100,8 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
             # global normalisation: token CE by the batch's target tokens, quantity loss by its samples
             loss = out.ce * (out.n_tokens / n_tok) + conn.quantity_loss_weight * out.quantity * (len(mb) / len(batch))
             loss.backward()
-            ce_sum += float(out.ce) * out.n_tokens
-            q_sum += float(out.quantity) * len(mb)
+            ce_sum += float(out.ce.detach()) * out.n_tokens
+            q_sum += float(out.quantity.detach()) * len(mb)
         if stage.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(list(trainable.values()), stage.max_grad_norm)
         optimizer.step()
