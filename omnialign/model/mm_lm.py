@@ -54,7 +54,7 @@ class MMOutput:
     loss: torch.Tensor | None  # mean over supervised tokens (+ aux)
     loss_sum: torch.Tensor | None  # sum of token losses (for exact global normalisation)
     n_tokens: int
-    logits: torch.Tensor
+    logits: torch.Tensor | None
     aux_loss: torch.Tensor | None = None
 
 
@@ -197,20 +197,44 @@ class MultimodalLM(nn.Module):
         return SplicedInputs(out_emb, out_mask, position_ids, out_lab, aux)
 
     # ------------------------------------------------------------------ training forward
-    def forward(self, input_ids, attention_mask=None, labels=None, media=None, sample_ids=None) -> MMOutput:
+    def _sparse_logits_ok(self) -> bool:
+        """Logits can be computed from the decoder's hidden states at chosen positions only (no
+        soft-capping or scaling after the LM head)."""
+        c = getattr(self.llm, "config", None)
+        return (
+            c is not None
+            and hasattr(self.llm, "get_decoder")
+            and not getattr(c, "final_logit_softcapping", None)
+            and getattr(c, "logit_scale", None) in (None, 1.0)
+            and not hasattr(self.llm, "peft_config")
+        )
+
+    def forward(self, input_ids, attention_mask=None, labels=None, media=None, sample_ids=None, return_logits: bool = True) -> MMOutput:
+        """With ``labels``: loss over supervised tokens. ``return_logits=False`` (training) runs the LM
+        head only at supervised positions, which saves most of the head's cost for large vocabularies."""
         sp = self.splice(input_ids, attention_mask, labels, media, sample_ids, padding_side="right")
-        out = self.llm(inputs_embeds=sp.inputs_embeds, attention_mask=sp.attention_mask, position_ids=sp.position_ids, use_cache=False)
-        logits = out.logits
-        if sp.labels is None:
-            return MMOutput(None, None, 0, logits, sp.aux_loss)
-        shift_logits = logits[:, :-1].float()
-        shift_labels = sp.labels[:, 1:]
-        loss_sum = F.cross_entropy(shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum")
-        n = int((shift_labels != IGNORE_INDEX).sum())
+        full_logits = None
+        if sp.labels is not None and not return_logits and self._sparse_logits_ok():
+            hidden = self.llm.get_decoder()(inputs_embeds=sp.inputs_embeds, attention_mask=sp.attention_mask, position_ids=sp.position_ids, use_cache=False).last_hidden_state
+            shift_labels = sp.labels[:, 1:]
+            keep = shift_labels != IGNORE_INDEX
+            logits = self.llm.get_output_embeddings()(hidden[:, :-1][keep]).float()
+            targets = shift_labels[keep]
+        else:
+            out = self.llm(inputs_embeds=sp.inputs_embeds, attention_mask=sp.attention_mask, position_ids=sp.position_ids, use_cache=False)
+            full_logits = out.logits
+            if sp.labels is None:
+                return MMOutput(None, None, 0, full_logits, sp.aux_loss)
+            shift_labels = sp.labels[:, 1:]
+            keep = shift_labels != IGNORE_INDEX
+            logits = full_logits[:, :-1][keep].float()
+            targets = shift_labels[keep]
+        loss_sum = F.cross_entropy(logits, targets, reduction="sum")
+        n = int(targets.numel())
         loss = loss_sum / max(n, 1)
         if sp.aux_loss is not None:
             loss = loss + sp.aux_loss
-        return MMOutput(loss, loss_sum, n, logits, sp.aux_loss)
+        return MMOutput(loss, loss_sum, n, full_logits if return_logits else None, sp.aux_loss)
 
     # ------------------------------------------------------------------ generation
     def prepare_media(self, images_per_sample: list[list] | None, videos: list[list] | None = None, audios: list[list] | None = None) -> dict[str, MediaInput]:

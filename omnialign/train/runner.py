@@ -215,7 +215,7 @@ class Trainer:
                 sync = mi == len(micro) - 1
                 ctx = acc.no_sync(wrapped) if not sync else _null()
                 with ctx:
-                    out = wrapped(**inputs)
+                    out = wrapped(**inputs, return_logits=False)
                     loss = out.loss_sum * (self.world / max(n_sup, 1))
                     if out.aux_loss is not None:
                         loss = loss + out.aux_loss * (len(mb) / len(batch))

@@ -91,3 +91,13 @@ def test_missing_connector_is_clear(tiny_model):
     ids, mask, lab = batch_of(tiny_model.tokenizer, [CONV])
     with pytest.raises(DataError, match="no audio connector"):
         tiny_model(ids, mask, lab, {"audio": MediaInput(owners=torch.tensor([0]), features=torch.randn(1, 4, 8))})
+
+
+def test_sparse_head_loss_equals_full_loss(tiny_model):
+    ids, mask, lab = batch_of(tiny_model.tokenizer, [CONV, CONV[:1] + [{"role": "assistant", "content": "a long answer here"}]])
+    media = {"image": MediaInput(owners=torch.tensor([0, 1]), pixel_values=torch.randn(2, 3, 32, 32))}
+    full = tiny_model(ids, mask, lab, media)
+    sparse = tiny_model(ids, mask, lab, media, return_logits=False)
+    assert sparse.logits is None and full.logits is not None
+    assert sparse.n_tokens == full.n_tokens
+    assert torch.allclose(sparse.loss_sum, full.loss_sum, atol=1e-4)
