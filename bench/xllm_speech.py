@@ -158,7 +158,7 @@ def main() -> int:
     ap.add_argument("--world", default=None, help="world dir (default OUT/world; built when missing)")
     ap.add_argument("--per-lang", type=int, default=300, help="training utterances per language")
     ap.add_argument("--quick", action="store_true", help="a quarter of the training steps")
-    ap.add_argument("--doc", default=str(REPO / "docs/xllm_speech.md"))
+    ap.add_argument("--doc", default=str(REPO / "docs/xllm_speech.md"), help="Markdown table output ('' to skip)")
     args = ap.parse_args()
     import torch
 
@@ -220,7 +220,7 @@ def main() -> int:
     md = markdown(results, args)
     print(json.dumps(results, ensure_ascii=False, indent=2))
     print(md)
-    if not args.quick:
+    if args.doc:
         Path(args.doc).parent.mkdir(parents=True, exist_ok=True)
         Path(args.doc).write_text(md, encoding="utf-8")
         log(f"wrote {args.doc}")
@@ -232,7 +232,7 @@ def markdown(r: dict, args) -> str:
     lines = [
         "# X-LLM speech interface on the procedural world (real run)",
         "",
-        "Re-run: `.venv/bin/python bench/xllm_speech.py` (2 CPU cores; "
+        f"Re-run: `.venv/bin/python bench/xllm_speech.py{' --quick' if args.quick else ''} --per-lang {args.per_lang}` (2 shared CPU cores; "
         f"{r['total_seconds']:.0f} s in total here, {r['train_seconds']:.0f} s of it training). "
         "Packaged Whisper-base encoder (frozen, 4 s window) → CIF → C-Former → S-Adapter, tiny Llama LLM from config, "
         "espeak-ng speech (voices en-us, ko, cmn-latn-pinyin).",
