@@ -23,8 +23,10 @@ from omnialign.tokenize.templates import get_template
 
 def _plain_llm(model):
     llm = model.llm
-    if hasattr(llm, "merge_and_unload"):  # peft
-        llm = llm.merge_and_unload()
+    if hasattr(llm, "merge_and_unload"):  # peft: merge a copy, the model keeps its adapters
+        import copy
+
+        llm = copy.deepcopy(llm).merge_and_unload()
     return llm
 
 
