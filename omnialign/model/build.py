@@ -52,8 +52,10 @@ def build_llm(cfg: ModelConfig, tokenizer):
     if llm.get_input_embeddings().num_embeddings < len(tokenizer):
         llm.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     if lc.gradient_checkpointing:
-        enable = getattr(llm, "activation_checkpointing_enable", None) or llm.gradient_checkpointing_enable
-        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(llm, "activation_checkpointing_enable"):  # transformers ≥ 5.x name
+            llm.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if lc.lora is not None:
         from peft import LoraConfig, get_peft_model
 
