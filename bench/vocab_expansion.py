@@ -114,8 +114,49 @@ def markdown(res: dict) -> str:
         for name, m in res["pretrain"].items():
             lines.append(f"| {name} | {m['steps']} | {m['tokens']:,} | {m['tokens_per_s']:.0f} | {m['first_loss']:.3f} | "
                          f"{m['last_loss']:.3f} | {m['trainable_params']:,} |")
-    lines += ["", f"Total bench time: {res['seconds']:.0f} s.", ""]
+    lines += ["", "## Targets (issue 4 §6)", "", "| target | measured | met |", "|---|---|---|"]
+    for target, measured, ok in targets(res):
+        lines.append(f"| {target} | {measured} | {'yes' if ok else '**no**'} |")
+    lines += [
+        "",
+        "## Method",
+        "",
+        "- Expansion continues BPE training on top of SmolLM2's byte-level BPE: training words are tokenized by the "
+        "base model and the HF `tokenizers` BPE trainer learns merges of base tokens; the merges are appended after "
+        "the base merges, so new pieces are real vocabulary (not `added_tokens`), every original id and merge rank is "
+        "kept, and no merge joins two ASCII tokens (English tokenization is unchanged by construction).",
+        "- Init: `random` = N(0, std of the base embedding entries) (the paper); `mean` = mean of the base rows "
+        "of the piece's old tokenization; `mean-norm` = `mean` rescaled to the parts' mean norm. SmolLM2 ties "
+        "input and output embeddings, so one row serves both.",
+        "- Perplexity per character = exp(total NLL / total characters), each held-out line scored on its own "
+        "from the BOS token, so models with different tokenizers are comparable.",
+        "- Pretraining: `omnialign.train.lm_pretrain.pretrain_lm` on the training split (ko/zh/en mix), AdamW, "
+        "warm-up + cosine. The control run gives the base model the same steps, tokens and LoRA, without expansion.",
+        "",
+        f"Total bench time: {res['seconds']:.0f} s (CPU shared with other jobs; throughput varies with load). "
+        "Reproduce: `.venv/bin/python bench/vocab_expansion.py` (raw numbers in `runs/vocab_expansion/results.json`).",
+        "",
+    ]
     return "\n".join(lines)
+
+
+def targets(res: dict) -> list[tuple[str, str, bool]]:
+    """The issue's acceptance targets, checked against the measured numbers."""
+    t, p = res["tokens_per_char"], res["ppl"]
+    out = [
+        ("Korean held-out tokens -50% or more", f"{-100 * t['ko']['reduction']:+.1f}%", t["ko"]["reduction"] >= 0.5),
+        ("English tokenization unchanged", f"{100 * res['english_identical']:.1f}% of lines identical",
+         res["english_identical"] == 1.0),
+        ("lossless round trip", f"{100 * res['round_trip']:.1f}%", res["round_trip"] == 1.0),
+    ]
+    trained = [k for k in p if k.startswith("expanded") and "pretraining" in k]
+    for k in trained:
+        for lang in ("ko", "zh"):
+            out.append((f"{k}: beats base on {lang}", f"{p[k][lang]:.2f} vs {p['base'][lang]:.2f}",
+                        p[k][lang] < p["base"][lang]))
+        d = p[k]["en"] / p["base"]["en"] - 1
+        out.append((f"{k}: English within +5% of base", f"{100 * d:+.1f}%", d <= 0.05))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "runs" / "vocab_expansion"))
     ap.add_argument("--doc", default=str(ROOT / "docs" / "vocab_expansion.md"))
     ap.add_argument("--quick", action="store_true", help="tiny smoke run; does not write the doc")
+    ap.add_argument("--render", metavar="RESULTS_JSON", help="only re-render the Markdown doc from a results file")
     args = ap.parse_args(argv)
+    if args.render:
+        md = markdown(json.loads(Path(args.render).read_text(encoding="utf-8")))
+        Path(args.doc).write_text(md, encoding="utf-8")
+        print(md)
+        return 0
     if args.quick:
         args.num_new, args.steps, args.eval_chars, args.train_inits, args.no_control = 2000, 2, 300, "mean", True
     import torch
