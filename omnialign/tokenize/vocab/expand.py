@@ -114,7 +114,7 @@ class ExpansionReport:
             "num_new": len(self.new_ids),
             "new_merges": self.new_merges,
             "first_id": self.new_ids[0] if self.new_ids else None,
-            "sample_pieces": self.new_pieces[:max_pieces],
+            "sample_pieces": [p for p in self.new_pieces if "\ufffd" not in p][:max_pieces],  # whole characters
         }
 
 
