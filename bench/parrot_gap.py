@@ -1,0 +1,416 @@
+"""Parrot vs an MLP baseline on English-heavy instruction data: the non-English gap (issue 6 §4).
+
+    .venv/bin/python bench/parrot_gap.py [--out runs/parrot_gap] [--quickstart runs/quickstart] [--fast]
+
+Setting (the quickstart world, PROTOCOLS.md §6):
+
+* **Pretrained pieces, shared by both arms** — the quickstart's captioning-pretrained CLIP tower and its
+  LM-pretrained + projector-aligned checkpoint (``recipes/quickstart.yaml`` stages 0–1, multilingual world
+  text). Reused from ``--quickstart DIR`` when ``omnialign quickstart`` already ran there; otherwise trained
+  here with the quickstart's own recipes and helpers (stage 2 of the quickstart is not needed).
+* **English-heavy instruction data** — a world with the same seed and size (same scenes, images and
+  benchmarks) whose training items are drawn 90% English, the rest split evenly over zh, pt, ar, tr, ru
+  and ko (``--en-share``).
+* **Two arms at the same compute** — the quickstart's stage 2 (instruct: same data order, steps, batch, lr,
+  schedule; projector + LLM trained) starting from the same aligned checkpoint:
+  ``mlp``: the plain ``mlp2x_gelu`` projector (LLaVA); ``parrot``: the same projector followed by a freshly
+  initialised 6-expert language MoE (``parrot_moe``, code residual, α = 0.1, dense routing), trained with it.
+  The quickstart tower drops CLS (``select: default``), so the MoE query is the mean visual token
+  (``--cls mean``, the documented fallback) and both arms see identical visual tokens and batches;
+  ``--cls first`` keeps CLS instead (``select: full``, one more token per image).
+* **Evaluation** — the world's parallel MMMB-format benchmarks (plain accuracy) and MMBench-format ones
+  (CircularEval) in every language; the gap = English accuracy − the language's accuracy. Router
+  diagnostics: mean expert weight per prompt language over the MMMB questions → PNG heat map.
+
+Writes ``docs/parrot_gap.md`` and ``docs/parrot_router.png`` (``--fast``: under ``--out``), prints JSON
+to stdout (progress goes to stderr). Every step is cached in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+LANGS = ["en", "zh", "pt", "ar", "tr", "ru", "ko"]  # MMMB's six + Korean
+ARMS = ("mlp", "parrot")
+FAST = {"size": 40, "vision": ["stages.0.max_steps=3"], "pretrain": ["stages.0.max_steps=2", "stages.1.max_steps=2"],
+        "instruct_steps": 3, "limit": 8}
+
+
+def log(msg: str) -> None:
+    print(f"[parrot_gap] {msg}", file=sys.stderr, flush=True)
+
+
+def english_heavy_mix(languages: list[str], en_share: float) -> dict[str, float]:
+    others = [l for l in languages if l != "en"]
+    return {l: en_share if l == "en" else (1.0 - en_share) / len(others) for l in languages}
+
+
+# ----------------------------------------------------------------------------- pretrained pieces
+def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, str]:
+    """(vision tower dir, stage-1 aligned checkpoint, where they came from)."""
+    qs = Path(args.quickstart) if args.quickstart else None
+    if qs is not None and not args.fast:
+        vision, align = qs / "vision-encoder", qs / "run" / "stage1-align" / "final"
+        if (vision / "config.json").exists() and (align / "omnialign.json").exists():
+            log(f"reusing the quickstart's vision tower and aligned checkpoint from {qs}")
+            return vision.resolve(), align.resolve(), f"reused from {qs}"
+    import yaml
+
+    from omnialign.quickstart import export_vision_tower, write_text_corpus
+    from omnialign.train.runner import train
+
+    seed_ov = [f"seed={args.seed}"]
+    vis_run = out / "vision-pretrain"
+    if not (vis_run / "run.json").exists():
+        log("stage 0a: captioning-pretraining the CLIP vision tower (recipes/quickstart-vision.yaml)")
+        train(REPO / "recipes/quickstart-vision.yaml", vis_run, resume=(vis_run / "tokenizer").exists(),
+              variables={"world": str(base_world)}, progress=args.progress,
+              overrides=seed_ov + (FAST["vision"] if args.fast else [f"stages.0.epochs={args.vision_epochs}"] if args.vision_epochs else []))
+    vision = export_vision_tower(vis_run, out / "vision-encoder").resolve()
+    corpus = out / "text_corpus.json"
+    if not corpus.exists():
+        write_text_corpus(base_world, corpus)
+    # recipes/quickstart.yaml without its instruct stage: LM pretraining + projector alignment
+    raw = yaml.safe_load((REPO / "recipes/quickstart.yaml").read_text(encoding="utf-8"))
+    raw["stages"] = [s for s in raw["stages"] if s["name"] in ("lm-pretrain", "align")]
+    raw["name"] = "quickstart-pretrain"
+    recipe = out / "quickstart-pretrain.yaml"
+    recipe.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    run = out / "base-run"
+    if not (run / "run.json").exists():
+        log("stages 0–1: LM pretraining on the world's text, projector alignment (recipes/quickstart.yaml)")
+        train(recipe, run, resume=(run / "tokenizer").exists(),
+              variables={"world": str(base_world.resolve()), "vision": str(vision), "corpus": str(corpus.resolve())},
+              overrides=seed_ov + (FAST["pretrain"] if args.fast else [f"stages.0.max_steps={args.lm_steps}"] if args.lm_steps else []),
+              progress=args.progress)
+    return vision, (run / "stage1-align" / "final").resolve(), f"trained in {out}"
+
+
+# ----------------------------------------------------------------------------- the two arms
+def parrot_options(args) -> dict:
+    return {"num_experts": 6, "expert_type": "swiglu", "residual": "code", "alpha": 0.1, "top_k": None,
+            "aux_loss_weight": 0.0, "cls_source": args.cls, "bypass": False}
+
+
+def arm_model(arm: str, align: Path, args):
+    """The arm's model at the start of instruction tuning: the aligned checkpoint (+ a fresh MoE)."""
+    import torch
+
+    import omnialign
+    from omnialign.config import ModelConfig
+    from omnialign.model.build import build_model
+
+    base = omnialign.load(align)
+    if arm == "mlp":
+        base.spec["trained"] = list(base.spec.get("trained", []))
+        return base
+    spec = copy.deepcopy(base.spec)
+    spec["model"]["connectors"]["image"] = {"type": "parrot_moe", "options": parrot_options(args)}
+    if args.cls == "first":
+        spec["model"]["image_encoder"]["select"] = "full"
+    spec.pop("connector_state", None)
+    torch.manual_seed(args.seed)
+    model = build_model(ModelConfig.model_validate(spec["model"]), tokenizer=base.tokenizer, template=base.template, llm=base.llm)
+    state = {}
+    for k, v in base.state_dict().items():
+        if k.startswith("connectors.image."):
+            k = "connectors.image.projector." + k[len("connectors.image."):]
+        state[k] = v
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("connectors.image.moe.") for k in missing):
+        raise RuntimeError(f"parrot arm: weight transfer mismatch: missing {missing}, unexpected {unexpected}")
+    model.spec = spec
+    model.system = base.system
+    return model
+
+
+def arm_recipe(arm: str, model, world_en: Path, out: Path, args) -> dict:
+    import yaml
+
+    qs = yaml.safe_load((REPO / "recipes/quickstart.yaml").read_text(encoding="utf-8"))
+    stage = next(s for s in qs["stages"] if s["name"] == "instruct")
+    stage = dict(stage, datasets=["instruct"])
+    if arm == "parrot":
+        stage["train"] = ["connectors.image.projector", "connectors.image.moe", "llm"]
+        stage["connector_options"] = {"image": {"bypass": False}}
+    if args.epochs is not None:
+        stage["epochs"] = args.epochs
+    if args.fast or args.instruct_steps:
+        stage["max_steps"] = FAST["instruct_steps"] if args.fast else args.instruct_steps
+    return {
+        "name": f"parrot-gap-{arm}", "seed": args.seed,
+        "description": f"quickstart stage 2 on English-heavy instructions, {arm} connector",
+        "model": model.spec["model"],
+        "data": {"datasets": {"instruct": {"path": str((world_en / "instruct_train.json").resolve())}},
+                 "feature_cache": {"dir": str((out / "feature_cache").resolve())}},
+        "stages": [stage],
+    }
+
+
+def train_arm(arm: str, align: Path, world_en: Path, out: Path, args) -> tuple[Path, float]:
+    import yaml
+
+    from omnialign.config import validate_recipe
+    from omnialign.train.runner import Trainer
+
+    run = out / "arms" / arm
+    if (run / "run.json").exists():
+        log(f"{arm}: already trained in {run}")
+        return run, json.loads((run / "run.json").read_text())["stages"][-1].get("seconds", float("nan"))
+    model = arm_model(arm, align, args)
+    raw = arm_recipe(arm, model, world_en, out, args)
+    recipe = validate_recipe(raw, f"parrot_gap:{arm}")
+
+    class FromModel(Trainer):  # the runner, started from an existing model instead of the recipe's init
+        def build(self):
+            tok = self.out / "tokenizer"
+            if not tok.exists():
+                model.tokenizer.save_pretrained(str(tok))
+            return model
+
+    log(f"{arm}: instruction tuning on English-heavy data ({recipe.stages[0].train})")
+    t = time.time()
+    FromModel(recipe, run, recipe_yaml=yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), resume=True, progress=args.progress).run()
+    return run, time.time() - t
+
+
+# ----------------------------------------------------------------------------- evaluation
+def lang_of_prompt(text: str) -> str | None:
+    from omnialign.data.mcq_format import MCQ_INSTRUCTIONS
+
+    for lang, instruction in MCQ_INSTRUCTIONS.items():
+        if text.rstrip().endswith(instruction):
+            return lang
+    return None
+
+
+def evaluate(arm: str, run: Path, world_en: Path, out: Path, args) -> dict:
+    import omnialign
+    from omnialign.eval.mcq_runner import run_mcq
+
+    model = omnialign.load(run)
+    conn = model.connectors["image"]
+    router: list[dict] = []
+    router_path = out / "eval" / arm / "router.jsonl"
+    collect = arm == "parrot" and not router_path.exists()
+
+    def answer_fn(convs, images):
+        answers = model.answer(convs, images, max_new_tokens=4, batch_size=len(convs))
+        if collect and getattr(conn, "last_router_probs", None) is not None:
+            for c, p in zip(convs, conn.last_router_probs.tolist()):
+                router.append({"lang": lang_of_prompt(c[-1]["content"]), "router_probs": p})
+        return answers
+
+    bench = world_en / "bench"
+    limit = FAST["limit"] if args.fast else args.limit
+    mmmb = run_mcq(answer_fn, [bench / f"mmmb_{l}.tsv" for l in args.languages], out / "eval" / arm / "mmmb",
+                   rules="omnialign", batch_size=32, limit=limit, progress=args.progress)
+    if collect:
+        router_path.write_text("".join(json.dumps(r) + "\n" for r in router if r["lang"]))
+    collect = False
+    mmbench = run_mcq(answer_fn, [bench / f"mmbench_{l}.tsv" for l in args.languages], out / "eval" / arm / "mmbench",
+                      circular=True, rules="omnialign", batch_size=32, limit=limit, progress=args.progress)
+    result = {"mmmb": mmmb["accuracy"], "mmmb_by_category": mmmb.get("by_category", {}), "mmmb_n": mmmb.get("n", {}),
+              "mmbench_circular": mmbench["circular_accuracy"], "mmbench_n": mmbench.get("n", {})}
+    if arm == "parrot" and router_path.exists():
+        result["router"] = [json.loads(l) for l in router_path.read_text().splitlines() if l.strip()]
+    return result
+
+
+def gaps(acc: dict[str, float]) -> dict[str, float]:
+    return {l: acc["en"] - a for l, a in acc.items() if l != "en"}
+
+
+def mean(xs) -> float:
+    xs = list(xs)
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+# ----------------------------------------------------------------------------- report
+def build_report(res: dict, meta: dict, langs: list[str]) -> dict:
+    rep = {"meta": meta, "arms": {}}
+    for arm in ARMS:
+        r = res[arm]
+        rep["arms"][arm] = {
+            "mmmb": r["mmmb"], "mmmb_gap": gaps(r["mmmb"]), "mmmb_mean_gap": mean(gaps(r["mmmb"]).values()),
+            "mmbench_circular": r["mmbench_circular"], "mmbench_gap": gaps(r["mmbench_circular"]),
+            "mmbench_mean_gap": mean(gaps(r["mmbench_circular"]).values()),
+            "mmmb_mean_non_en": mean(v for l, v in r["mmmb"].items() if l != "en"),
+        }
+    # where the MoE helps: per category, Parrot − MLP MMMB accuracy, averaged over non-English languages and in English
+    cats = sorted({c for l in langs for c in res["mlp"]["mmmb_by_category"].get(l, {})})
+    per_cat = {}
+    for c in cats:
+        d = {l: res["parrot"]["mmmb_by_category"].get(l, {}).get(c, float("nan")) - res["mlp"]["mmmb_by_category"].get(l, {}).get(c, float("nan")) for l in langs}
+        per_cat[c] = {"en": d.get("en"), "non_en_mean": mean(v for l, v in d.items() if l != "en")}
+    rep["parrot_minus_mlp_by_category"] = per_cat
+    return rep
+
+
+def router_diagnostics(records: list[dict], langs: list[str], png: Path) -> dict:
+    from omnialign.model.connectors.parrot_diagnostics import expert_weights_by_language, save_expert_heatmap, specialisation_score
+
+    present = [l for l in langs if any(r["lang"] == l for r in records)]
+    m = expert_weights_by_language(records, present)
+    save_expert_heatmap(m, png, title="Parrot MoE (quickstart world, English-heavy SFT): mean expert weight per prompt language")
+    return {"languages": m.languages, "matrix": [[round(float(x), 4) for x in row] for row in m.matrix], "counts": m.counts,
+            "dominant_expert": m.dominant_expert(), "specialisation": round(specialisation_score(m), 4),
+            "heatmap": str(png)}
+
+
+def pct(x) -> str:
+    return "–" if x is None or x != x else f"{100 * x:.1f}"
+
+
+def signed(x) -> str:
+    return "–" if x is None or x != x else f"{100 * x:+.1f}"
+
+
+def markdown(rep: dict, langs: list[str], png_rel: str) -> str:
+    m, a = rep["meta"], rep["arms"]
+    lines = [
+        "# Parrot vs MLP on English-heavy instruction data: the non-English gap",
+        "",
+        "Generated by `bench/parrot_gap.py`" + (" **--fast (smoke run: numbers are meaningless)**" if m["fast"] else "") + ".",
+        f"Quickstart world (size {m['size']}, seed {m['seed']}); pretrained pieces {m['pieces']}. Instruction data: "
+        f"{m['instruct_items']} items, language shares " + ", ".join(f"{l} {100 * s:.1f}%" for l, s in m["instruct_share"].items()) + ".",
+        f"Both arms: quickstart stage 2 from the same aligned checkpoint, same data order, steps ({m['steps']}), batch, lr. "
+        f"Parrot: fresh 6-expert SwiGLU MoE, code residual, α = 0.1, dense routing, query = {m['cls']} visual token. "
+        f"Training time: MLP {m['train_seconds']['mlp']:.0f} s, Parrot {m['train_seconds']['parrot']:.0f} s. "
+        f"Eval: MMMB-format plain accuracy (n = {m['mmmb_n']} per language) and MMBench-format CircularEval (n = {m['mmbench_n']}).",
+        "",
+        "| language | MMMB MLP | MMMB Parrot | gap MLP | gap Parrot | MMBench-circ MLP | MMBench-circ Parrot | gap MLP | gap Parrot |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for l in langs:
+        row = [l, pct(a["mlp"]["mmmb"].get(l)), pct(a["parrot"]["mmmb"].get(l)),
+               signed(a["mlp"]["mmmb_gap"].get(l)), signed(a["parrot"]["mmmb_gap"].get(l)),
+               pct(a["mlp"]["mmbench_circular"].get(l)), pct(a["parrot"]["mmbench_circular"].get(l)),
+               signed(a["mlp"]["mmbench_gap"].get(l)), signed(a["parrot"]["mmbench_gap"].get(l))]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("| **mean non-en gap** | | | " + " | ".join([
+        signed(a["mlp"]["mmmb_mean_gap"]), signed(a["parrot"]["mmmb_mean_gap"]), "", "",
+        signed(a["mlp"]["mmbench_mean_gap"]), signed(a["parrot"]["mmbench_mean_gap"])]) + " |")
+    lines += ["", "Gap = English accuracy − the language's accuracy (points; smaller is better).", "",
+              "Where the MoE helps (Parrot − MLP, MMMB accuracy points, by category):", "",
+              "| category | English | mean of non-English |", "|---|---:|---:|"]
+    for c, d in rep["parrot_minus_mlp_by_category"].items():
+        lines.append(f"| {c} | {signed(d['en'])} | {signed(d['non_en_mean'])} |")
+    r = rep.get("router")
+    if r:
+        lines += ["", f"Router diagnostics (MMMB prompts): mean expert weight per prompt language, specialisation "
+                  f"{r['specialisation']:.3f} (0 = same mix for every language, 1 = one expert per language).", "",
+                  f"![router heat map]({png_rel})", "",
+                  "| language | n | " + " | ".join(f"E{i}" for i in range(len(r["matrix"][0]))) + " | dominant |",
+                  "|---|---:|" + "---:|" * len(r["matrix"][0]) + "---|"]
+        for l, c, row in zip(r["languages"], r["counts"], r["matrix"]):
+            lines.append(f"| {l} | {c} | " + " | ".join(f"{x:.3f}" for x in row) + f" | E{r['dominant_expert'][l]} |")
+    lines += ["", "## Reading", "", rep.get("reading", ""), ""]
+    return "\n".join(lines)
+
+
+def reading(rep: dict) -> str:
+    a = rep["arms"]
+    out = []
+    for metric, key in (("MMMB", "mmmb_mean_gap"), ("MMBench circular", "mmbench_mean_gap")):
+        g0, g1 = a["mlp"][key], a["parrot"][key]
+        verdict = "smaller" if g1 < g0 else "larger" if g1 > g0 else "equal"
+        out.append(f"{metric}: mean non-English gap {100 * g0:+.1f} (MLP) vs {100 * g1:+.1f} (Parrot) points — Parrot's is {verdict}.")
+    en0, en1 = a["mlp"]["mmmb"].get("en", float("nan")), a["parrot"]["mmmb"].get("en", float("nan"))
+    ne0, ne1 = a["mlp"]["mmmb_mean_non_en"], a["parrot"]["mmmb_mean_non_en"]
+    out.append(f"MMMB English {100 * en0:.1f} → {100 * en1:.1f}; non-English mean {100 * ne0:.1f} → {100 * ne1:.1f} (MLP → Parrot). "
+               "A smaller gap is only a win if non-English accuracy rises, not if English falls.")
+    r = rep.get("router")
+    if r:
+        dom = set(r["dominant_expert"].values())
+        out.append(f"Router: specialisation {r['specialisation']:.3f}; {len(dom)} distinct dominant expert(s) over "
+                   f"{len(r['languages'])} languages" + (" — the router does not separate languages." if r["specialisation"] < 0.05 or len(dom) == 1 else "."))
+    return " ".join(out)
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="runs/parrot_gap")
+    p.add_argument("--quickstart", default="runs/quickstart", help="reuse a finished `omnialign quickstart --out DIR` ('' = never)")
+    p.add_argument("--size", type=int, default=2000, help="training scenes in the world (the quickstart's default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--en-share", type=float, default=0.9)
+    p.add_argument("--languages", default=",".join(LANGS))
+    p.add_argument("--cls", choices=("mean", "first"), default="mean")
+    p.add_argument("--epochs", type=float, default=None, help="instruct epochs for both arms (default: the quickstart's)")
+    # compute budget (≈20 min on 2 CPU cores): the quickstart's own schedule is longer; 0 = the quickstart's
+    p.add_argument("--instruct-steps", type=int, default=150, help="instruct optimizer steps per arm (0: the quickstart's epochs)")
+    p.add_argument("--vision-epochs", type=float, default=2, help="vision-tower captioning epochs when trained here (0: the quickstart's 6)")
+    p.add_argument("--lm-steps", type=int, default=150, help="LM-pretraining steps when trained here (0: the quickstart's epoch)")
+    p.add_argument("--limit", type=int, default=None, help="questions per benchmark file (default: all)")
+    p.add_argument("--doc", default=None, help="Markdown table (default docs/parrot_gap.md; --fast: OUT/parrot_gap.md)")
+    p.add_argument("--heatmap", default=None, help="router PNG (default docs/parrot_router.png; --fast: OUT/parrot_router.png)")
+    p.add_argument("--fast", action="store_true", help="smoke run: tiny world, a few steps (numbers meaningless)")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    args.languages = [l.strip() for l in args.languages.split(",") if l.strip()]
+    if "en" not in args.languages:
+        p.error("--languages must include en (the gap is measured against English)")
+    args.progress = not args.no_progress
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = Path(args.doc) if args.doc else (out / "parrot_gap.md" if args.fast else REPO / "docs/parrot_gap.md")
+    png = Path(args.heatmap) if args.heatmap else (out / "parrot_router.png" if args.fast else REPO / "docs/parrot_router.png")
+    size = FAST["size"] if args.fast else args.size
+    t0 = time.time()
+
+    with contextlib.redirect_stdout(sys.stderr):  # trainers log to stdout; stdout carries only the JSON
+        from omnialign.quickstart import DEFAULT_MIX
+        from omnialign.world.build import build_world
+
+        log("building the worlds (quickstart mix for the pretrained pieces, English-heavy for instructions)")
+        base_mix = {l: DEFAULT_MIX.get(l, 0.0625) for l in args.languages}
+        base_world = out / "world-base"
+        build_world(base_world, languages=args.languages, size=size, seed=args.seed, language_mix=base_mix, video=False, speech=False, progress=args.progress)
+        world_en = out / "world-en"
+        build_world(world_en, languages=args.languages, size=size, seed=args.seed,
+                    language_mix=english_heavy_mix(args.languages, args.en_share), video=False, speech=False, progress=args.progress)
+        vision, align, pieces = pretrained_pieces(args, out, base_world)
+
+        runs, secs = {}, {}
+        for arm in ARMS:
+            runs[arm], secs[arm] = train_arm(arm, align, world_en, out, args)
+        res = {arm: evaluate(arm, runs[arm], world_en, out, args) for arm in ARMS}
+
+        items = json.loads((world_en / "instruct_train.json").read_text(encoding="utf-8"))
+        counts = Counter(it["lang"] for it in items)
+        run_info = json.loads((runs["parrot"] / "run.json").read_text())
+        meta = {"fast": args.fast, "size": size, "seed": args.seed, "pieces": pieces, "cls": args.cls,
+                "instruct_items": len(items), "instruct_share": {l: round(counts[l] / len(items), 4) for l in args.languages},
+                "steps": run_info["stages"][-1].get("steps"), "train_seconds": secs,
+                "budget": {"instruct_steps": args.instruct_steps, "vision_epochs": args.vision_epochs, "lm_steps": args.lm_steps},
+                "mmmb_n": res["mlp"]["mmmb_n"].get("en"), "mmbench_n": res["mlp"]["mmbench_n"].get("en"),
+                "final_loss": {arm: json.loads((runs[arm] / "run.json").read_text())["stages"][-1].get("final_loss") for arm in ARMS}}
+        rep = build_report(res, meta, args.languages)
+        if res["parrot"].get("router"):
+            rep["router"] = router_diagnostics(res["parrot"]["router"], args.languages, png)
+        rep["reading"] = reading(rep)
+        rep["meta"]["seconds"] = round(time.time() - t0, 1)
+        doc.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            png_rel = str(png.resolve().relative_to(doc.parent.resolve()))
+        except ValueError:
+            png_rel = str(png)
+        doc.write_text(markdown(rep, args.languages, png_rel), encoding="utf-8")
+        log(f"wrote {doc} and {png} in {rep['meta']['seconds']:.0f} s")
+    print(json.dumps(rep, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
