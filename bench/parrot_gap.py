@@ -61,8 +61,14 @@ def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, st
     if qs is not None and not args.fast:
         vision, align = qs / "vision-encoder", qs / "run" / "stage1-align" / "final"
         if (vision / "config.json").exists() and (align / "omnialign.json").exists():
-            log(f"reusing the quickstart's vision tower and aligned checkpoint from {qs}")
-            return vision.resolve(), align.resolve(), f"reused from {qs}"
+            import shutil
+
+            log(f"reusing the quickstart's vision tower and aligned checkpoint from {qs} (copied into {out})")
+            for src, dst in ((vision, out / "vision-encoder"), (align, out / "align")):
+                if not dst.exists():
+                    shutil.copytree(src, dst.with_name(dst.name + ".tmp"), dirs_exist_ok=True)
+                    (dst.with_name(dst.name + ".tmp")).replace(dst)
+            return (out / "vision-encoder").resolve(), (out / "align").resolve(), f"reused from {qs}"
     import yaml
 
     from omnialign.quickstart import export_vision_tower, write_text_corpus
@@ -101,7 +107,7 @@ def parrot_options(args) -> dict:
             "aux_loss_weight": 0.0, "cls_source": args.cls, "bypass": False}
 
 
-def arm_model(arm: str, align: Path, args):
+def arm_model(arm: str, align: Path, vision: Path, args):
     """The arm's model at the start of instruction tuning: the aligned checkpoint (+ a fresh MoE)."""
     import torch
 
@@ -110,6 +116,7 @@ def arm_model(arm: str, align: Path, args):
     from omnialign.model.build import build_model
 
     base = omnialign.load(align)
+    base.spec["model"]["image_encoder"]["name_or_path"] = str(vision)  # the copy under --out, not the source
     if arm == "mlp":
         base.spec["trained"] = list(base.spec.get("trained", []))
         return base
@@ -156,7 +163,7 @@ def arm_recipe(arm: str, model, world_en: Path, out: Path, args) -> dict:
     }
 
 
-def train_arm(arm: str, align: Path, world_en: Path, out: Path, args) -> tuple[Path, float]:
+def train_arm(arm: str, align: Path, vision: Path, world_en: Path, out: Path, args) -> tuple[Path, float]:
     import yaml
 
     from omnialign.config import validate_recipe
@@ -166,7 +173,7 @@ def train_arm(arm: str, align: Path, world_en: Path, out: Path, args) -> tuple[P
     if (run / "run.json").exists():
         log(f"{arm}: already trained in {run}")
         return run, json.loads((run / "run.json").read_text())["stages"][-1].get("seconds", float("nan"))
-    model = arm_model(arm, align, args)
+    model = arm_model(arm, align, vision, args)
     raw = arm_recipe(arm, model, world_en, out, args)
     recipe = validate_recipe(raw, f"parrot_gap:{arm}")
 
@@ -285,6 +292,7 @@ def markdown(rep: dict, langs: list[str], png_rel: str) -> str:
         f"{m['instruct_items']} items, language shares " + ", ".join(f"{l} {100 * s:.1f}%" for l, s in m["instruct_share"].items()) + ".",
         f"Both arms: quickstart stage 2 from the same aligned checkpoint, same data order, steps ({m['steps']}), batch, lr. "
         f"Parrot: fresh 6-expert SwiGLU MoE, code residual, α = 0.1, dense routing, query = {m['cls']} visual token. "
+        f"Compute budget (both arms): {m['steps']} instruct steps of 32 samples; pieces: {m.get('budget', {})}. "
         f"Training time: MLP {m['train_seconds']['mlp']:.0f} s, Parrot {m['train_seconds']['parrot']:.0f} s. "
         f"Eval: MMMB-format plain accuracy (n = {m['mmmb_n']} per language) and MMBench-format CircularEval (n = {m['mmbench_n']}).",
         "",
@@ -384,7 +392,7 @@ def main(argv=None) -> int:
 
         runs, secs = {}, {}
         for arm in ARMS:
-            runs[arm], secs[arm] = train_arm(arm, align, world_en, out, args)
+            runs[arm], secs[arm] = train_arm(arm, align, vision, world_en, out, args)
         res = {arm: evaluate(arm, runs[arm], world_en, out, args) for arm in ARMS}
 
         items = json.loads((world_en / "instruct_train.json").read_text(encoding="utf-8"))
