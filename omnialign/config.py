@@ -164,7 +164,8 @@ class ModelConfig(Strict):
 class DatasetConfig(Strict):
     path: str
     media_root: str | None = None
-    format: Literal["auto"] = "auto"  # LLaVA or messages JSON / JSONL, detected per record
+    format: Literal["auto", "text"] = "auto"  # auto: LLaVA or messages JSON / JSONL; text: one document per line (lm_pretrain stages)
+    lang: str | None = None  # language of a text corpus (default: the dataset's name)
 
 
 class FeatureCacheConfig(Strict):
@@ -198,6 +199,8 @@ class StageConfig(Strict):
     save_every: int | None = Field(None, ge=1)  # steps between resumable checkpoints
     connector_options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-stage switches, e.g. {"image": {"bypass": true}}
     adam_betas: tuple[float, float] = (0.9, 0.999)
+    mix: dict[str, float] | None = None  # lm_pretrain: sampling ratio per dataset name (default: equal)
+    heldout: dict[str, str] = Field(default_factory=dict)  # lm_pretrain: language -> held-out text file (per-char perplexity)
     audio_targets: bool = False  # CIF fires len(tokens of each audio item's transcript) (sample field audio_transcripts)
 
     @model_validator(mode="after")

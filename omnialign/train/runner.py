@@ -40,6 +40,11 @@ def recipe_texts(recipe: Recipe, names: list[str] | None = None):
     for name, ds in recipe.data.datasets.items():
         if names is not None and name not in names:
             continue
+        if ds.format == "text":
+            from omnialign.train.lm_stage import read_text_corpus
+
+            yield from read_text_corpus(ds.path)
+            continue
         for s in load_samples(ds.path, ds.media_root):
             for t in s.conversation:
                 yield t["content"]
@@ -140,6 +145,10 @@ class Trainer:
                 from omnialign.train.asr_stage import run_asr_stage
 
                 summary = run_asr_stage(self, model, si, stage, stage_dir)
+            elif stage.type == "lm_pretrain":  # X-LLaVA: (bilingual) continued LM pretraining on text
+                from omnialign.train.lm_stage import run_lm_stage
+
+                summary = run_lm_stage(self, model, si, stage, stage_dir)
             else:
                 summary = self.run_stage(model, si, stage, stage_dir)
             last_final = final
