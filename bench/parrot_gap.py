@@ -227,7 +227,10 @@ def evaluate(arm: str, run: Path, world_en: Path, out: Path, args) -> dict:
     collect = False
     mmbench = run_mcq(answer_fn, [bench / f"mmbench_{l}.tsv" for l in args.languages], out / "eval" / arm / "mmbench",
                       circular=True, rules="omnialign", batch_size=32, limit=limit, progress=args.progress)
-    result = {"mmmb": mmmb["accuracy"], "mmmb_by_category": mmmb.get("by_category", {}), "mmmb_n": mmmb.get("n", {}),
+    preds = [json.loads(l) for l in (out / "eval" / arm / "mmmb" / "predictions.jsonl").read_text().splitlines() if l.strip()]
+    letters = Counter(r.get("extracted") for r in preds)
+    top, top_n = letters.most_common(1)[0] if letters else (None, 0)
+    result = {"mmmb_top_letter": {"letter": top, "share": round(top_n / max(1, len(preds)), 4)}, "mmmb": mmmb["accuracy"], "mmmb_by_category": mmmb.get("by_category", {}), "mmmb_n": mmmb.get("n", {}),
               "mmbench_circular": mmbench["circular_accuracy"], "mmbench_n": mmbench.get("n", {})}
     if arm == "parrot" and router_path.exists():
         result["router"] = [json.loads(l) for l in router_path.read_text().splitlines() if l.strip()]
@@ -253,6 +256,7 @@ def build_report(res: dict, meta: dict, langs: list[str]) -> dict:
             "mmbench_circular": r["mmbench_circular"], "mmbench_gap": gaps(r["mmbench_circular"]),
             "mmbench_mean_gap": mean(gaps(r["mmbench_circular"]).values()),
             "mmmb_mean_non_en": mean(v for l, v in r["mmmb"].items() if l != "en"),
+            "mmmb_top_letter": r.get("mmmb_top_letter"),
         }
     # where the MoE helps: per category, Parrot − MLP MMMB accuracy, averaged over non-English languages and in English
     cats = sorted({c for l in langs for c in res["mlp"]["mmmb_by_category"].get(l, {})})
@@ -338,6 +342,10 @@ def reading(rep: dict) -> str:
     ne0, ne1 = a["mlp"]["mmmb_mean_non_en"], a["parrot"]["mmmb_mean_non_en"]
     out.append(f"MMMB English {100 * en0:.1f} → {100 * en1:.1f}; non-English mean {100 * ne0:.1f} → {100 * ne1:.1f} (MLP → Parrot). "
                "A smaller gap is only a win if non-English accuracy rises, not if English falls.")
+    tops = {arm: a[arm].get("mmmb_top_letter") for arm in ARMS}
+    if all(t and t["share"] >= 0.6 for t in tops.values()):
+        out.append("Both models mostly answer one letter (" + ", ".join(f"{arm}: {t['letter']} for {100 * t['share']:.0f}% of MMMB questions"
+                   for arm, t in tops.items()) + "): at this compute neither reads the image yet, so the accuracies sit near chance.")
     n = rep["meta"].get("mmmb_n") or 0
     if n:
         p = max(0.05, min(0.95, (en0 + ne0) / 2))
