@@ -13,6 +13,7 @@ PY=${PYTHON:-python3}
 # 1. System packages (root on our machines; skipped with a message elsewhere).
 need_apt=()
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+[[ -d /usr/share/games/fortunes/zh ]] || [[ -f /usr/share/games/fortunes-zh/tang300 ]] || need_apt+=(fortunes-zh)
 [[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || need_apt+=(fonts-wqy-microhei)
 command -v ffmpeg >/dev/null 2>&1 || true   # not needed: PyAV wheels bundle FFmpeg
 if (( ${#need_apt[@]} )); then
