@@ -2,7 +2,7 @@ import json
 
 import torch
 
-from conftest import make_tiny_model
+from tinymodels import make_tiny_model
 from omnialign.data.collate import Collator, dataset_image_items, global_batches, split_micro
 from omnialign.data.dataset import MultimodalDataset
 from omnialign.data.feature_cache import FeatureCache, encoder_cache_key

@@ -3,7 +3,7 @@ import torch
 from PIL import Image
 
 import omnialign
-from conftest import make_tiny_model
+from tinymodels import make_tiny_model
 from omnialign.export.hf_llava import export_hf_llava
 from omnialign.model.mm_lm import MediaInput
 from omnialign.tokenize.masking import encode_prompt

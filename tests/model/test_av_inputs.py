@@ -64,7 +64,7 @@ def test_video_padding_frames_do_not_change_a_clip(xmodel):
 
 
 def test_video_into_a_flat_connector(tiny_tokenizer):
-    from conftest import make_tiny_model
+    from tinymodels import make_tiny_model
 
     model = make_tiny_model(tiny_tokenizer, video_encoder={"sampling": {"num_frames": 2}}, connectors={"image": {"type": "mlp2x_gelu"}, "video": {"type": "mlp2x_gelu"}}).eval()
     pix = torch.randn(1, 2, 3, 32, 32)

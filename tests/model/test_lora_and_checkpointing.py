@@ -3,7 +3,7 @@ import copy
 import torch
 
 import omnialign
-from conftest import TINY_MODEL, make_tiny_model
+from tinymodels import TINY_MODEL, make_tiny_model
 from omnialign.export.hf_llava import to_hf_llava
 from omnialign.model.mm_lm import MediaInput
 from omnialign.tokenize.masking import encode_conversation

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tinymodels import REPO
 
 
 def load_bench():

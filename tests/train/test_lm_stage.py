@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from conftest import TINY_MODEL
+from tinymodels import TINY_MODEL
 from omnialign.errors import ConfigError
 from omnialign.train.runner import train
 

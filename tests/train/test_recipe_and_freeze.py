@@ -1,6 +1,6 @@
 import pytest
 
-from conftest import TINY_MODEL, make_tiny_model
+from tinymodels import TINY_MODEL, make_tiny_model
 from omnialign.config import load_recipe, validate_recipe
 from omnialign.errors import ConfigError
 from omnialign.train.freeze import apply_freeze_plan, param_groups

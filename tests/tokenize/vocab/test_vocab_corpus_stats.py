@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import KO, ZH, corpus, train_byte_bpe
+from vocab_testdata import KO, ZH, corpus, train_byte_bpe
 
 from omnialign.cli import main
 from omnialign.errors import DataError
@@ -110,7 +110,7 @@ def test_cli_corpus_expand_stats(tmp_path, capsys, fake_sources):
 
     src = tmp_path / "base"
     train_byte_bpe().save_pretrained(src)
-    from conftest import tiny_llama
+    from vocab_testdata import tiny_llama
 
     tiny_llama(len(train_byte_bpe()), tied=True).save_pretrained(src)
     (tmp_path / "c.txt").write_text("\n".join(corpus()), encoding="utf-8")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import EN, HELDOUT, KO, ZH, corpus, tiny_llama, train_byte_bpe
+from vocab_testdata import EN, HELDOUT, KO, ZH, corpus, tiny_llama, train_byte_bpe
 
 from omnialign.errors import DataError
 from omnialign.tokenize.vocab.expand import (
