@@ -119,11 +119,18 @@ class MediaTagConfig(Strict):
 
 
 class AsrHeadConfig(Strict):
-    """X-LLM stage 1: the speech interface trained as ASR. ``ce``: one token per CIF firing
-    (non-autoregressive, cross-entropy over the tokenizer's vocabulary on the C-Former states)."""
+    """X-LLM stage 1: the speech interface trained as ASR (omnialign.model.asr_head); the CIF quantity
+    loss is always added. ``ce``: one token per CIF firing (non-autoregressive cross entropy on the
+    C-Former states); ``ctc``: CTC over the C-Former states upsampled ``upsample``× (blank = an extra
+    class); ``attention``: a small autoregressive Transformer decoder (``layers``, ``heads``, ``ffn``)
+    cross-attending to the C-Former states."""
 
-    type: Literal["ce"] = "ce"
+    type: Literal["ce", "ctc", "attention"] = "ce"
     dropout: float = Field(0.0, ge=0, lt=1)
+    upsample: int = Field(2, ge=1, le=8)  # ctc: frames per CIF token (≥ 2 makes every transcript reachable)
+    layers: int = Field(1, ge=1)  # attention decoder
+    heads: int = Field(4, ge=1)
+    ffn: int | None = Field(None, ge=1)  # default 4 × C-Former width
 
 
 class ConnectorConfig(Strict):

@@ -3,15 +3,20 @@
 Samples are ordinary chat samples with one ``<audio>`` item whose transcript is the assistant turn
 (or the sample field ``audio_transcripts``). The transcript is tokenized with the model's
 tokenizer (so stage 2 aligns the same units to the LLM); CIF fires exactly that many tokens
-(quantity scaling) and ``model.heads["asr"]`` predicts each from its C-Former state; the loss is
-token cross entropy + the quantity loss. The LLM is not run. Frozen Whisper features come from
-the feature cache. A finished stage is skipped on resume; an interrupted one restarts from step 0.
+(quantity scaling) and ``model.heads["asr"]`` scores the transcript from the C-Former states
+(``ce``, ``ctc`` or ``attention`` head, omnialign.model.asr_head); the loss is the head loss per
+supervised unit over the global batch + the quantity loss. The LLM is not run. Frozen Whisper
+features come from the feature cache. Like multimodal stages, ``save_every`` writes resumable
+checkpoints (optimizer, scheduler, RNG, step) and ``--resume`` continues an interrupted stage
+exactly where it stopped; a finished stage is skipped.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -82,23 +87,34 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
 
     scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer,
                               num_warmup_steps=int(round(stage.warmup_ratio * total)), num_training_steps=total)
+    start_step = 0
+    if trainer.resume and (resume_from := trainer.latest_step_checkpoint(stage_dir)) is not None:
+        ckpt.load_weights_into(model, resume_from)
+        start_step = ckpt.load_trainer_state(resume_from, optimizer, scheduler)["step"]
+        print(f"[omnialign] stage {si} {stage.name}: resumed from {resume_from} at step {start_step}/{total}", flush=True)
     lengths = [it.length for it in items]
     conn, head = model.connectors["audio"], model.heads["asr"]
+    metrics_path = stage_dir / "metrics.jsonl"
+    kept = [l for l in metrics_path.read_text().splitlines() if l and json.loads(l)["step"] <= start_step] if metrics_path.exists() else []
+    metrics_path.write_text("".join(l + "\n" for l in kept))  # drop records past the resume point
+    from omnialign.train.runner import KILL_ENV
+
+    kill_stage, _, kill_step = os.environ.get(KILL_ENV, "").rpartition(":")
+    kill_after = int(kill_step) if kill_step and kill_stage in ("", stage.name) else 0
     model.train()
     t_stage, last = time.time(), {}
-    metrics = (stage_dir / "metrics.jsonl").open("w")
-    for step in range(total):
+    for step in range(start_step, total):
         epoch, idx = divmod(step, spe)
         batch = global_batches(lengths, stage.global_batch, recipe.seed + si, epoch)[idx]
-        n_tok = sum(lengths[j] for j in batch)
+        n_units = head.units([lengths[j] for j in batch])
         ce_sum, q_sum = 0.0, 0.0
         for k in range(0, len(batch), stage.micro_batch):
             mb = [items[j] for j in batch[k : k + stage.micro_batch]]
             media = audio_inputs([(it.media["audio"][0], it) for it in mb], torch.arange(len(mb)))
             feats, mask = model.media_features("audio", media)
             out = asr_loss(conn, head, feats, None if mask is None else mask.to(feats.device), [it.input_ids for it in mb])
-            # global normalisation: token CE by the batch's target tokens, quantity loss by its samples
-            loss = out.ce * (out.n_tokens / n_tok) + conn.quantity_loss_weight * out.quantity * (len(mb) / len(batch))
+            # global normalisation: head loss by the batch's supervised units, quantity loss by its samples
+            loss = out.ce * (out.n_tokens / n_units) + conn.quantity_loss_weight * out.quantity * (len(mb) / len(batch))
             loss.backward()
             ce_sum += float(out.ce.detach()) * out.n_tokens
             q_sum += float(out.quantity.detach()) * len(mb)
@@ -107,12 +123,26 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        last = {"stage": stage.name, "step": step + 1, "epoch": epoch, "loss": ce_sum / n_tok, "quantity_loss": q_sum / len(batch), "lr": scheduler.get_last_lr()[0]}
-        metrics.write(json.dumps(last) + "\n")
-    metrics.close()
+        last = {"stage": stage.name, "step": step + 1, "epoch": epoch, "loss": ce_sum / n_units, "quantity_loss": q_sum / len(batch), "lr": scheduler.get_last_lr()[0]}
+        with metrics_path.open("a") as fh:
+            fh.write(json.dumps(last) + "\n")
+        done = step + 1
+        if stage.save_every and done % stage.save_every == 0 and done < total:
+            trainer.save_step(model, stage_dir, si, stage, done, epoch, optimizer, scheduler)
+        if kill_after and done == kill_after:
+            _fault_injection()
+    if not last and kept:
+        last = json.loads(kept[-1])
     model.eval()
     ckpt.save_checkpoint(model, stage_dir / "final", recipe_yaml=trainer.recipe_yaml, info={"stage": stage.name, "step": total})
-    summary = {"steps": total, "final_loss": last.get("loss"), "final_quantity_loss": last.get("quantity_loss"), "samples": len(items), "dropped": 0, "seconds": round(time.time() - t_stage, 2)}
+    summary = {"steps": total, "head": getattr(head, "kind", "ce"), "final_loss": last.get("loss"), "final_quantity_loss": last.get("quantity_loss"),
+               "samples": len(items), "dropped": 0, "seconds": round(time.time() - t_stage, 2), "resumed_at": start_step}
     (stage_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"[omnialign] stage {si} {stage.name} (asr): {total} steps, CE {summary['final_loss']:.4f}, quantity {summary['final_quantity_loss']:.3f}, {summary['seconds']} s", flush=True)
+    print(f"[omnialign] stage {si} {stage.name} (asr, {summary['head']} head): {total} steps, loss {summary['final_loss']:.4f}, "
+          f"quantity {summary['final_quantity_loss']:.3f}, {summary['seconds']} s", flush=True)
     return summary
+
+
+def _fault_injection() -> None:
+    """``OMNIALIGN_TEST_SIGKILL_AFTER_STEP`` (tests of exact resume): die like a killed job."""
+    os.kill(os.getpid(), signal.SIGKILL)
