@@ -34,6 +34,29 @@ class TokenizerConfig(Strict):
         return self
 
 
+class VocabExpansionConfig(Strict):
+    """X-LLaVA step 1, run by the trainer before the first stage (omnialign.train.vocab_step): learn
+    target-language pieces, append them to the tokenizer (every original id unchanged), resize the LLM's
+    input/output embeddings and initialise the new rows. ``omnialign vocab expand`` is the same operation
+    as a command; its output directory can also be given as ``llm.name_or_path`` instead."""
+
+    datasets: list[str] | None = Field(None, min_length=1)  # recipe datasets to learn pieces from (text or conversations)
+    vocab_file: str | None = None  # or take the pieces from a vocabulary, e.g. KoBERT's vocab.txt
+    num_new: int = Field(ge=1)  # number of new vocabulary entries
+    init: str = "mean"  # new embedding rows: omnialign.tokenize.vocab.expand.INIT_SCHEMES (the paper: random)
+    min_frequency: int = Field(2, ge=1)  # minimum corpus count of a learned piece
+
+    @model_validator(mode="after")
+    def _check(self):
+        from omnialign.tokenize.vocab.expand import INIT_SCHEMES
+
+        if (self.datasets is None) == (self.vocab_file is None):
+            raise ValueError("give exactly one of datasets or vocab_file")
+        if self.init not in INIT_SCHEMES:
+            raise ValueError(f"init: unknown scheme {self.init!r}; choose from {', '.join(INIT_SCHEMES)}")
+        return self
+
+
 class LoraOptions(Strict):
     r: int = Field(16, ge=1)
     alpha: int = 32
@@ -149,6 +172,7 @@ class ConnectorConfig(Strict):
 class ModelConfig(Strict):
     llm: LLMConfig
     tokenizer: TokenizerConfig | None = None  # default: the LLM's own tokenizer
+    vocab_expansion: VocabExpansionConfig | None = None  # expand tokenizer + embeddings before stage 1
     image_encoder: ImageEncoderConfig | None = None
     connectors: dict[Literal["image", "video", "audio"], ConnectorConfig] = Field(default_factory=dict)
     video_encoder: VideoEncoderConfig | None = None  # needs image_encoder
@@ -239,7 +263,16 @@ class Recipe(Strict):
             for d in st.datasets:
                 if d not in self.data.datasets:
                     raise ValueError(f"stages.{i}.datasets: unknown dataset {d!r} (have {sorted(self.data.datasets)})")
+        vx = self.model.vocab_expansion
+        for d in (vx.datasets or []) if vx is not None else []:
+            if d not in self.data.datasets:
+                raise ValueError(f"model.vocab_expansion.datasets: unknown dataset {d!r} (have {sorted(self.data.datasets)})")
         return self
+
+    def plan(self) -> list[tuple[str, str]]:
+        """``(name, kind)`` of every step in run order: the vocabulary expansion (if any), then the stages."""
+        steps = [("vocab-expansion", "vocab_expansion")] if self.model.vocab_expansion is not None else []
+        return steps + [(s.name, s.type) for s in self.stages]
 
 
 _VAR = re.compile(r"\{(\w+)\}")

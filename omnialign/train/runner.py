@@ -69,6 +69,13 @@ class Trainer:
     # -------------------------------------------------------------- model
     def build(self):
         torch.manual_seed(self.recipe.seed)
+        self.vocab_expansion = None
+        if self.recipe.model.vocab_expansion is not None:  # X-LLaVA step 1, before the first stage
+            from omnialign.train.vocab_step import build_expanded_model
+
+            model, self.vocab_expansion = build_expanded_model(self.recipe, self.out, template=self.recipe.stages[0].template, accelerator=self.accelerator)
+            model.spec["trained"] = []
+            return model
         tok_dir = self.out / "tokenizer"
         tokenizer = None
         if tok_dir.exists():
@@ -122,7 +129,10 @@ class Trainer:
     # -------------------------------------------------------------- stages
     def run(self) -> Path:
         model = self.build()
-        run_info = {"recipe": self.recipe.name, "stages": [], "final": None}
+        run_info = {"recipe": self.recipe.name, "plan": [name for name, _ in self.recipe.plan()]}
+        if getattr(self, "vocab_expansion", None) is not None:  # subclasses may build the model themselves
+            run_info["vocab_expansion"] = self.vocab_expansion
+        run_info.update(stages=[], final=None)
         last_final = None
         for si, stage in enumerate(self.recipe.stages):
             stage_dir = self.out / f"stage{si}-{stage.name}"
