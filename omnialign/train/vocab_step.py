@@ -124,8 +124,11 @@ def build_expanded_model(recipe: Recipe, out: str | Path, *, template: str, acce
         raise ConfigError(f"{out / 'tokenizer'} has {len(new_tok)} entries but {exp_dir / 'report.json'} says {report.new_size}; "
                           f"remove {exp_dir} and {out / 'tokenizer'} to expand again")
     cfg = recipe.model
+    import torch
+
     llm = build_llm(cfg, base_tok)  # the base LLM (from its weights, or a fresh init sized to the base vocabulary)
-    resize_model_embeddings(llm, report, init=cfg.vocab_expansion.init, seed=recipe.seed)
+    with torch.random.fork_rng(devices=[]):  # the resize draws from the global RNG: keep the rest of the init as without expansion
+        resize_model_embeddings(llm, report, init=cfg.vocab_expansion.init, seed=recipe.seed)
     model = build_model(cfg, tokenizer=new_tok, template=template, llm=llm)
     short = summary(info)
     model.spec["vocab_expansion"] = short
