@@ -92,8 +92,8 @@ def quickstart_inputs(args, out: Path) -> tuple[Path, Path, str]:
     from omnialign.train.runner import train
     from omnialign.world.build import build_world
 
-    where = qs or out
-    log(f"no quickstart world + vision tower in {qs}; building them in {where} (the quickstart's steps 1–2)")
+    where = out  # never inside the quickstart directory: a later `omnialign quickstart` would reuse these
+    log(f"no quickstart world + vision tower in {qs or '(none given)'}; building them in {where} (the quickstart's steps 1–2)")
     langs = list(DEFAULT_MIX)
     world = where / "world"
     build_world(world, languages=langs, size=QUICK["world_size"] if args.quick else args.world_size, seed=args.seed,
@@ -103,10 +103,8 @@ def quickstart_inputs(args, out: Path) -> tuple[Path, Path, str]:
         train(REPO / "recipes/quickstart-vision.yaml", vis_run, resume=(vis_run / "tokenizer").exists(),
               variables={"world": str(world.resolve())},
               overrides=[f"seed={args.seed}"] + (QUICK["vision"] if args.quick else []), progress=args.progress)
-    vision = export_vision_tower(vis_run, where / "vision-encoder")
-    if vision.resolve() != vision_copy.resolve() and not (vision_copy / "config.json").exists():
-        shutil.copytree(vision, vision_copy)
-    return world.resolve(), vision_copy.resolve(), f"built in {where}"
+    vision = export_vision_tower(vis_run, vision_copy)
+    return world.resolve(), vision.resolve(), f"built in {where}" + (" (quick: tiny world, 2-step tower)" if args.quick else "")
 
 
 def world_languages(world: Path) -> list[str]:
@@ -183,7 +181,7 @@ def base_recipe(args, qs: dict, paths: dict) -> dict:
     llm_cfg = QUICK["llm"] if args.quick else qs["model"]["llm"]["config"]
     bpe = QUICK["bpe_vocab"] if args.quick else qs["model"]["tokenizer"].get("train_bpe_vocab_size", 2048)
     return {
-        "name": "xllava-ablation-base", "seed": args.seed,
+        "name": "xllava-ablation-base-llm", "seed": args.seed,
         "description": "English-centric base LLM: byte-level BPE and LM pretraining on the world's English text",
         "model": {"llm": {"config": llm_cfg}, "tokenizer": {"train_bpe_vocab_size": bpe, "train_bpe_datasets": ["text_en"]}},
         "data": {"datasets": text_datasets(paths, ["en"])},
