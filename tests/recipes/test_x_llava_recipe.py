@@ -260,3 +260,46 @@ def test_resume_after_the_run_is_a_no_op(tiny_run, toy_data):
     before = (out / "vocab-expansion/report.json").read_text()
     again = train(REPO / "recipes/x-llava-tiny.yaml", out, resume=True, variables={"data": str(toy_data), "text": str(text)}, progress=False)
     assert again == final and (out / "vocab-expansion/report.json").read_text() == before
+
+
+def test_pretraining_embeddings_plus_lora_on_the_expanded_model(repo_root, toy_data, tmp_path, monkeypatch):
+    """The cheap variant of step 1: LoRA adapters + the (resized) embeddings train, the LLM body stays put."""
+    from omnialign.train import lm_stage, runner
+
+    seen = []
+    real = runner.apply_freeze_plan
+
+    def spy(model, groups):
+        trainable = real(model, groups)
+        if groups == ["llm.embeddings", "lora"]:
+            emb = {id(p) for m in (model.llm.get_input_embeddings(), model.llm.get_output_embeddings()) for p in m.parameters()}
+            seen.append({"names": set(trainable), "emb_rows": model.llm.get_input_embeddings().num_embeddings,
+                         "n_emb": sum(p.numel() for p in trainable.values() if id(p) in emb)})
+        return trainable
+
+    monkeypatch.setattr(lm_stage, "apply_freeze_plan", spy)
+    text = write_text(tmp_path / "text")
+    out = tmp_path / "run"
+    overrides = ["model.llm.lora={r: 4, alpha: 8}", "stages.0.train=[llm.embeddings, lora]",
+                 "stages.0.max_steps=2", "stages.1.max_steps=1", "stages.2.max_steps=1"]
+    runner.train(repo_root / "recipes/x-llava-tiny.yaml", out, variables={"data": str(toy_data), "text": str(text)},
+                 overrides=overrides, progress=False)
+    (s,) = seen
+    vx = json.loads((out / "run.json").read_text())["vocab_expansion"]
+    assert s["emb_rows"] == vx["new_size"]
+    assert s["n_emb"] == 2 * vx["new_size"] * 64  # untied input + output embeddings, hidden 64
+    assert all("lora_" in k or "embed_tokens" in k or "lm_head" in k for k in s["names"])
+    assert any("lora_" in k for k in s["names"])
+    # against the initial model (rebuilt exactly): adapters and embeddings moved, the body did not
+    from omnialign.train.vocab_step import build_expanded_model
+
+    recipe = load_recipe(repo_root / "recipes/x-llava-tiny.yaml", {"data": str(toy_data), "text": str(text)}, overrides)
+    torch.manual_seed(recipe.seed)
+    init = build_expanded_model(recipe, out, template="plain")[0].state_dict()
+    w0 = _weights(out / "stage0-bilingual-pretrain" / "final")
+    llm_keys = [k for k in w0 if k.startswith("llm.") and k in init]
+    body = [k for k in llm_keys if "lora_" not in k and "embed_tokens" not in k and "lm_head" not in k]
+    assert body and any("base_layer" in k for k in body)
+    assert all(torch.equal(w0[k], init[k]) for k in body)
+    assert not torch.equal(w0[next(k for k in llm_keys if "embed_tokens" in k)], init[next(k for k in llm_keys if "embed_tokens" in k)])
+    assert any(not torch.equal(w0[k], init[k]) for k in llm_keys if "lora_B" in k)
