@@ -8,15 +8,18 @@ fires ⌊Σα/β⌋ (+ tail) tokens. Heads (``model.asr_head.type``):
 * ``ce`` — non-autoregressive (as CIF/Paraformer decoders): C-Former state j predicts target token j
   (cross entropy); decoding = argmax per fired token, so the output has exactly as many tokens as
   CIF fired.
-* ``ctc`` — CTC over the C-Former states, each expanded to ``upsample`` frames (Linear H → r·H, as
-  in upsampled-CTC non-autoregressive decoders). The blank is an extra class with index
+* ``ctc`` — CTC over the C-Former states, each expanded to ``upsample`` frames (state + a learned
+  vector per sub-frame, as in upsampled-CTC non-autoregressive decoders). The blank is an extra class with index
   ``vocab_size`` (token ids keep their meaning). ``upsample ≥ 2`` makes every target reachable
   from exactly L CIF tokens (a repeated token needs a blank between its copies: L + repeats ≤ 2L
   frames). Greedy decoding: argmax per frame, merge repeats, drop blanks — the output length may
   differ from the CIF count, so a miscount of CIF is recoverable.
 * ``attention`` — a small autoregressive Transformer decoder (causal self-attention +
   cross-attention to the C-Former states), teacher-forced; ``<sos>``/``<eos>`` share the extra
-  index ``vocab_size``. Greedy decoding until ``<eos>``.
+  index ``vocab_size``. Token-synchronous like the CIF paper's autoregressive decoder: the input at
+  step i is the embedding of token i−1 plus (a projection of) C-Former state i — CIF already
+  aligned token i with its acoustics — so cross-attention only has to add context. Greedy
+  decoding until ``<eos>``.
 
 Every head implements ``loss_sum(states, lengths, targets) -> (sum over units, units)``,
 ``units(target_lengths)`` (supervised units: tokens, or tokens + ``<eos>``) and
@@ -97,17 +100,16 @@ class CifCTCHead(nn.Module):
         self.vocab_size = vocab_size
         self.blank = vocab_size
         self.upsample = upsample
+        self.offset = nn.Parameter(torch.randn(upsample, hidden_size) * 0.02)  # one learned vector per sub-frame
         self.norm = nn.LayerNorm(hidden_size)
         self.dropout = nn.Dropout(dropout)
-        self.up = nn.Linear(hidden_size, upsample * hidden_size)
         self.proj = nn.Linear(hidden_size, vocab_size + 1)
 
     def forward(self, states: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(logits [B, r·J, V+1], frame_lengths [B])``."""
+        """``(logits [B, r·J, V+1], frame_lengths [B])``: frame r·j + k = state j + sub-frame vector k."""
         bsz, j, h = states.shape
-        x = F.gelu(self.up(self.dropout(self.norm(states))))
-        x = x.view(bsz, j * self.upsample, h)
-        return self.proj(x), lengths.to(states.device).long() * self.upsample
+        x = self.norm(states.unsqueeze(2) + self.offset).reshape(bsz, j * self.upsample, h)
+        return self.proj(self.dropout(x)), lengths.to(states.device).long() * self.upsample
 
     def units(self, target_lengths: list[int]) -> int:
         return int(sum(target_lengths))
@@ -142,6 +144,7 @@ class CifAttentionHead(nn.Module):
         self.max_length = max_length
         self.embed = nn.Embedding(vocab_size + 1, hidden_size)
         self.position = nn.Embedding(max_length + 1, hidden_size)
+        self.state_in = nn.Linear(hidden_size, hidden_size)  # C-Former state i → decoder input i
         layer = nn.TransformerDecoderLayer(hidden_size, num_heads, ffn or 4 * hidden_size, dropout,
                                            activation="gelu", batch_first=True, norm_first=True)
         self.decoder = nn.TransformerDecoder(layer, num_layers, norm=nn.LayerNorm(hidden_size))
@@ -158,6 +161,10 @@ class CifAttentionHead(nn.Module):
         if n > self.max_length + 1:
             raise ValueError(f"attention head: {n} decoder positions exceed max_length={self.max_length}")
         x = self.embed(inputs) + self.position(torch.arange(n, device=inputs.device))
+        j = min(n, states.shape[1])  # step i reads state i (zero past the fired tokens: the <eos> step)
+        sync = states.new_zeros(states.shape[0], n, states.shape[2])
+        sync[:, :j] = states[:, :j] * (torch.arange(j, device=states.device)[None] < lengths.to(states.device)[:, None]).unsqueeze(-1).to(states.dtype)
+        x = x + self.state_in(sync)
         causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=inputs.device), 1)
         y = self.decoder(x, states, tgt_mask=causal, tgt_key_padding_mask=input_padding,
                          memory_key_padding_mask=self._memory_padding(states, lengths))

@@ -22,6 +22,7 @@ def test_full_recipe_is_xllm(repo_root):
     q = r.model.connectors["image"].options
     assert (q["num_layers"], q["cross_attention_frequency"], q["num_query_tokens"]) == (12, 2, 32)
     assert r.stages[3].audio_targets and not r.stages[4].audio_targets
+    assert r.model.asr_head.type in ("ctc", "attention")  # stage 1: CIF + C-Former for ASR with a CTC or attention decoder head
 
 
 @pytest.fixture(scope="module")

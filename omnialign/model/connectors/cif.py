@@ -223,6 +223,7 @@ class CifConnector(Connector):
         cformer_ffn: int | None = None,
         max_tokens: int = 512,
         predictor_kernel: int = 3,
+        predictor_hidden: int | None = None,
         threshold: float = 1.0,
         tail_threshold: float = 0.5,
         tail: TailMode = "rescale",
@@ -234,7 +235,8 @@ class CifConnector(Connector):
         self.tail_threshold = tail_threshold
         self.tail: TailMode = tail
         self.quantity_loss_weight = quantity_loss_weight
-        self.predictor = CifWeightPredictor(in_dim, kernel_size=predictor_kernel, dropout=dropout)
+        # predictor_hidden: conv channels of the α predictor (default in_dim; smaller is cheaper on long inputs)
+        self.predictor = CifWeightPredictor(in_dim, kernel_size=predictor_kernel, hidden_dim=predictor_hidden, dropout=dropout)
         self.cformer = CFormer(
             in_dim=in_dim, hidden_size=cformer_hidden, num_layers=cformer_layers, num_heads=cformer_heads,
             intermediate_size=cformer_ffn, max_positions=max_tokens, dropout=dropout,
