@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 LANGS = ["en", "zh", "pt", "ar", "tr", "ru", "ko"]  # MMMB's six + Korean
 ARMS = ("mlp", "parrot")
-FAST = {"size": 40, "vision": ["stages.0.max_steps=3"], "pretrain": ["stages.0.max_steps=2", "stages.1.max_steps=2"],
+FAST = {"size": 40, "pretrain": ["stages.0.max_steps=2", "stages.1.max_steps=2"],
         "instruct_steps": 3, "limit": 8}
 
 
@@ -72,17 +72,15 @@ def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, st
             return (out / "vision-encoder").resolve(), (out / "align").resolve(), f"reused from {qs}"
     import yaml
 
-    from omnialign.quickstart import export_vision_tower, write_text_corpus
+    from omnialign.quickstart import TOWER_EPOCHS, write_text_corpus
+    from omnialign.train.dense_vision_pretrain import pretrain_vision_tower
     from omnialign.train.runner import train
 
     seed_ov = [f"seed={args.seed}"]
-    vis_run = out / "vision-pretrain"
-    if not (vis_run / "run.json").exists():
-        log("stage 0a: captioning-pretraining the CLIP vision tower (recipes/quickstart-vision.yaml)")
-        train(REPO / "recipes/quickstart-vision.yaml", vis_run, resume=(vis_run / "tokenizer").exists(),
-              variables={"world": str(base_world)}, progress=args.progress,
-              overrides=seed_ov + (FAST["vision"] if args.fast else [f"stages.0.epochs={args.vision_epochs}"] if args.vision_epochs else []))
-    vision = export_vision_tower(vis_run, out / "vision-encoder").resolve()
+    log("stage 0a: pretraining the CLIP vision tower on the world's scene annotations (as the quickstart)")
+    pretrain_vision_tower(base_world, out / "vision-encoder", epochs=args.vision_epochs or TOWER_EPOCHS, seed=args.seed,
+                          max_steps=3 if args.fast else None, progress=args.progress)
+    vision = (out / "vision-encoder").resolve()
     corpus = out / "text_corpus.json"
     if not corpus.exists():
         write_text_corpus(base_world, corpus)
@@ -375,7 +373,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=float, default=None, help="instruct epochs for both arms (default: the quickstart's)")
     # compute budget (≈20 min on 2 CPU cores): the quickstart's own schedule is longer; 0 = the quickstart's
     p.add_argument("--instruct-steps", type=int, default=150, help="instruct optimizer steps per arm (0: the quickstart's epochs)")
-    p.add_argument("--vision-epochs", type=float, default=2, help="vision-tower captioning epochs when trained here (0: the quickstart's 6)")
+    p.add_argument("--vision-epochs", type=int, default=0, help="vision-tower pretraining epochs when trained here (0: the quickstart's)")
     p.add_argument("--lm-steps", type=int, default=150, help="LM-pretraining steps when trained here (0: the quickstart's epoch)")
     p.add_argument("--limit", type=int, default=None, help="questions per benchmark file (default: all)")
     p.add_argument("--doc", default=None, help="Markdown table (default docs/parrot_gap.md; --fast: OUT/parrot_gap.md)")

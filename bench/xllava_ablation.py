@@ -7,7 +7,7 @@ Setting (issue 4 §7):
 * **Reused pieces** — the quickstart's world (``DIR/world``: images, multilingual captions and instructions,
   parallel MMMB-format benchmarks) and its captioning-pretrained CLIP tower (``DIR/vision-encoder``), both
   from ``--quickstart DIR``. When they are missing, they are made here with the quickstart's own helpers and
-  ``recipes/quickstart-vision.yaml`` (as ``omnialign quickstart`` does). The tower is copied under ``--out``.
+  ``omnialign.train.dense_vision_pretrain`` (as ``omnialign quickstart`` does). The tower is copied under ``--out``.
 * **An English-centric base LLM, shared by the four arms** (the role LLaMA-2 plays in X-LLaVA): a byte-level
   BPE trained on the world's *English* text only (so Korean and Chinese cost several byte tokens per
   character) and the quickstart's LLM architecture, LM-pretrained on English text (``--base-steps``).
@@ -60,7 +60,7 @@ QUICK = {
             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512,
             "tie_word_embeddings": True},
     "bpe_vocab": 300, "num_new": 32, "base_steps": 2, "pretrain_steps": 2, "align_steps": 2, "instruct_steps": 2,
-    "limit": 4, "heldout_lines": 16, "max_length": 64, "world_size": 40, "vision": ["stages.0.max_steps=2"],
+    "limit": 4, "heldout_lines": 16, "max_length": 64, "world_size": 40,
     "global_batch": 4,
 }
 
@@ -88,8 +88,8 @@ def quickstart_inputs(args, out: Path) -> tuple[Path, Path, str]:
             tmp.replace(vision_copy)
         return (qs / "world").resolve(), vision_copy.resolve(), f"reused from {qs}"
     # the quickstart's steps 1–2 (world, captioning-pretrained tower), made here
-    from omnialign.quickstart import DEFAULT_MIX, export_vision_tower
-    from omnialign.train.runner import train
+    from omnialign.quickstart import DEFAULT_MIX, TOWER_EPOCHS
+    from omnialign.train.dense_vision_pretrain import pretrain_vision_tower
     from omnialign.world.build import build_world
 
     where = out  # never inside the quickstart directory: a later `omnialign quickstart` would reuse these
@@ -98,12 +98,8 @@ def quickstart_inputs(args, out: Path) -> tuple[Path, Path, str]:
     world = where / "world"
     build_world(world, languages=langs, size=QUICK["world_size"] if args.quick else args.world_size, seed=args.seed,
                 language_mix=DEFAULT_MIX, video=False, speech=False, progress=args.progress)
-    vis_run = where / "vision-pretrain"
-    if not (vis_run / "run.json").exists():
-        train(REPO / "recipes/quickstart-vision.yaml", vis_run, resume=(vis_run / "tokenizer").exists(),
-              variables={"world": str(world.resolve())},
-              overrides=[f"seed={args.seed}"] + (QUICK["vision"] if args.quick else []), progress=args.progress)
-    vision = export_vision_tower(vis_run, vision_copy)
+    pretrain_vision_tower(world, vision_copy, epochs=TOWER_EPOCHS, seed=args.seed, max_steps=3 if args.quick else None, progress=args.progress)
+    vision = vision_copy
     return world.resolve(), vision.resolve(), f"built in {where}" + (" (quick: tiny world, 2-step tower)" if args.quick else "")
 
 

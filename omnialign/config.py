@@ -232,6 +232,7 @@ class StageConfig(Strict):
     adam_betas: tuple[float, float] = (0.9, 0.999)
     mix: dict[str, float] | None = None  # lm_pretrain: sampling ratio per dataset name (default: equal)
     heldout: dict[str, str] = Field(default_factory=dict)  # lm_pretrain: language -> held-out text file (per-char perplexity)
+    parallel_prediction: float = Field(0.0, ge=0, le=1)  # CapPa: fraction of samples whose answer inputs are masked (omnialign.train.parallel_prediction)
     audio_targets: bool = False  # CIF fires len(tokens of each audio item's transcript) (sample field audio_transcripts)
 
     @model_validator(mode="after")

@@ -1,8 +1,9 @@
 """``omnialign quickstart`` — the whole method, end to end, on a CPU in minutes, with no downloads.
 
 1. build the procedural multilingual world (cached);
-2. stage 0a: pretrain a CLIP-architecture vision tower by captioning the world (CapPa-style) and
-   save it as a transformers ``CLIPVisionModel`` (no CLIP weights install offline);
+2. stage 0a: pretrain a CLIP-architecture vision tower on the world's scene annotations (a linear
+   head per attribute on each patch token, one patch per grid cell) and save it as a transformers
+   ``CLIPVisionModel`` (no CLIP weights install offline);
 3. train ``recipes/quickstart.yaml``: stage 0 LM pretraining on the world's text, then LLaVA-1.5
    stage 1 (projector alignment, frozen cached encoder) and stage 2 (instruction tuning);
 4. evaluate on the parallel MMMB-format benchmarks (plain accuracy) and the MMBench-format ones
@@ -20,8 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIX = {"en": 0.25, "ko": 0.25, "zh": 0.25, "pt": 0.0625, "ar": 0.0625, "tr": 0.0625, "ru": 0.0625}
+TOWER_EPOCHS = 8
 FAST_OVERRIDES = {  # --fast: a smoke run for tests (minutes → seconds); accuracy is not meaningful
-    "vision": ["stages.0.max_steps=3"],
     "main": ["stages.0.max_steps=2", "stages.1.max_steps=2", "stages.2.max_steps=3"],
 }
 
@@ -30,7 +31,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("quickstart", help="build the world, train a small multilingual LLaVA on CPU, evaluate (≈15 min)")
     p.add_argument("--out", default="runs/quickstart")
     p.add_argument("--languages", default="en,ko,zh,pt,ar,tr,ru")
-    p.add_argument("--size", type=int, default=2000, help="training scenes in the world")
+    p.add_argument("--size", type=int, default=4000, help="training scenes in the world")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fast", action="store_true", help="smoke run: tiny world, a few steps (for tests)")
     p.add_argument("--no-progress", action="store_true")
@@ -56,21 +57,6 @@ def write_text_corpus(world: Path, out: Path) -> Path:
             records.append({"id": f"{name.split('_')[0]}-{rec['id']}", "conversations": [{"from": "human", "value": ""}, {"from": "gpt", "value": text}]})
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(records, ensure_ascii=False))
-    tmp.replace(out)
-    return out
-
-
-def export_vision_tower(run_dir: Path, out: Path) -> Path:
-    """Save the pretrained tower as a transformers CLIPVisionModel + its image processor."""
-    import omnialign
-
-    if (out / "config.json").exists():
-        return out
-    model = omnialign.load(run_dir)
-    enc = model.encoders["image"]
-    tmp = out.with_name(out.name + ".tmp")
-    enc.vision_model.save_pretrained(str(tmp))
-    model.preprocessors["image"].processor.save_pretrained(str(tmp))
     tmp.replace(out)
     return out
 
@@ -125,9 +111,10 @@ def print_summary(report: dict, samples: dict) -> None:
             con.print(escape(f"[{lang}] {r['question']} {opts} → {r['prediction']!r} {mark} (gold {r['answer']})"))
 
 
-def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | None = None, size: int = 2000, seed: int = 0, fast: bool = False, progress: bool = True) -> dict:
+def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | None = None, size: int = 4000, seed: int = 0, fast: bool = False, progress: bool = True) -> dict:
     import omnialign
     from omnialign.eval.mcq_runner import run_mcq
+    from omnialign.train.dense_vision_pretrain import pretrain_vision_tower
     from omnialign.world.build import build_world
 
     t0 = time.time()
@@ -143,11 +130,11 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     build_world(world, languages=languages, size=40 if fast else size, seed=seed, language_mix=mix, video=False, speech=False, progress=progress)
     timings["world"] = time.time() - t
 
-    _say("2/5 stage 0a: captioning-pretraining the CLIP vision tower")
+    _say("2/5 stage 0a: pretraining the CLIP vision tower on the world's scene annotations")
     t = time.time()
     seed_ov = [f"seed={seed}"]
-    vis_run = _train("quickstart-vision.yaml", out / "vision-pretrain", {"world": str(world)}, seed_ov + (FAST_OVERRIDES["vision"] if fast else []), progress)
-    vision = export_vision_tower(vis_run, out / "vision-encoder")
+    vision = out / "vision-encoder"
+    tower = pretrain_vision_tower(world, vision, epochs=TOWER_EPOCHS, seed=seed, max_steps=3 if fast else None, progress=progress)
     timings["vision_pretrain"] = time.time() - t
 
     _say("3/5 stages 0–2: LM pretraining, projector alignment, instruction tuning")
@@ -182,7 +169,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     report["seconds"] = round(time.time() - t0, 1)
     report["timings"] = {k: round(v, 1) for k, v in timings.items()}
     report["loss_curve"] = loss_curves(run_dir)
-    report["vision_pretrain_loss_curve"] = loss_curves(vis_run)
+    report["vision_pretrain"] = {"val_accuracy": tower["val_accuracy"], "steps": tower["steps"], "loss_curve": tower["loss_curve"][:: max(1, len(tower["loss_curve"]) // 100)]}
     report["seed"] = seed
     report["languages"] = languages
     report["language_mix"] = mix

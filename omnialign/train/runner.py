@@ -222,6 +222,10 @@ class Trainer:
         wrapped.train()
         last_loss = float("nan")
         t_stage = time.time()
+        if stage.parallel_prediction:
+            from omnialign.train.parallel_prediction import mask_supervised_inputs, mask_token_id, step_generator
+
+            mask_id = mask_token_id(model.tokenizer)
         for step in range(start_step, total):
             epoch, idx = divmod(step, spe)
             batch = global_batches(lengths, stage.global_batch, self.recipe.seed + si, epoch)[idx]
@@ -231,6 +235,9 @@ class Trainer:
             loss_acc, aux_acc, tokens = 0.0, 0.0, 0
             for mi, mb in enumerate(micro):
                 inputs = collate([ds[j] for j in mb])
+                if stage.parallel_prediction:
+                    gen = step_generator(self.recipe.seed, si, step, mi * self.world + self.rank)
+                    inputs["input_ids"] = mask_supervised_inputs(inputs["input_ids"], inputs["labels"], mask_id, stage.parallel_prediction, gen)
                 sync = mi == len(micro) - 1
                 ctx = acc.no_sync(wrapped) if not sync else _null()
                 with ctx:

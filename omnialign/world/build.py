@@ -8,6 +8,8 @@ Layout of ``out_dir``::
     captions_train.json captions_val.json      stage-1 captions (LLaVA format)
     instruct_train.json instruct_val.json      object/location/atmosphere/conversation/mcq items
     video_train.json video_val.json            clip captions, motion questions, motion MCQ
+    scenes_train.json scenes_val.json          scene annotations (objects: colour, shape, size, grid cell;
+                                               atmosphere; word), like a detection dataset's labels
     bench/mmmb_{lang}.tsv bench/mmbench_{lang}.tsv bench/video_{lang}.tsv
     manifest.json                 arguments, cache key, counts, files with sha256 (written last)
 
@@ -44,7 +46,7 @@ from omnialign.world.render import font_available, render_clip, render_scene
 from omnialign.world.scene import sample_clip, sample_scene, scene_rng
 from omnialign.world.spec import ATMOSPHERES, COLOURS, FONT_PATH, SHAPES, SIZES, WORDS, Scene
 
-WORLD_VERSION = 1
+WORLD_VERSION = 2  # 2: scenes_{train,val}.json annotations
 DEFAULT_SIZE = 2000
 DEFAULT_IMAGE_SIZE = 64
 N_FRAMES = 8
@@ -312,7 +314,10 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
         _dump_json(items, out / name)
     for name, items in bench_files.items():
         write_mcq_tsv(items, out / name)
-    listed = sorted([*files, *bench_files] + (["speech/transcripts.jsonl"] if transcripts else []))
+    annotations = {"scenes_train.json": train, "scenes_val.json": val}
+    for name, scenes in annotations.items():
+        _dump_json([{**s.to_json(), "image": f"images/{s.id}.png"} for s in scenes], out / name)
+    listed = sorted([*files, *bench_files, *annotations] + (["speech/transcripts.jsonl"] if transcripts else []))
     manifest = {
         "format": "omnialign-world",
         "version": WORLD_VERSION,
