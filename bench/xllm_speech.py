@@ -281,7 +281,11 @@ def main() -> int:
                     help="ASR heads: the first one runs the whole pipeline, the others stage 1 only (CER comparison)")
     ap.add_argument("--window-check", type=int, default=6, help="utterances per language for the 4 s vs 30 s Whisper check (0: skip)")
     ap.add_argument("--doc", default=str(REPO / "docs/xllm_speech.md"), help="Markdown output ('' to skip); results JSON beside it")
+    ap.add_argument("--render", default=None, help="only re-write --doc from a results JSON of an earlier run (no measurement)")
     args = ap.parse_args()
+    if args.render:
+        write_doc(Path(args.doc), json.loads(Path(args.render).read_text(encoding="utf-8")), write_json=False)
+        return 0
     import torch
 
     threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
@@ -359,12 +363,23 @@ def main() -> int:
     print(json.dumps(results, ensure_ascii=False, indent=2))
     print(md)
     if args.doc:
-        doc = Path(args.doc)
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        doc.write_text(md, encoding="utf-8")
-        doc.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        log(f"wrote {doc} and {doc.with_suffix('.json')}")
+        write_doc(Path(args.doc), results)
     return 0
+
+
+NOTES = "<!-- notes: hand-written below this line; kept when the script re-writes the page -->"
+
+
+def write_doc(doc: Path, results: dict, write_json: bool = True) -> None:
+    """Write the Markdown page (keeping hand-written notes below ``NOTES``) and the results JSON."""
+    notes = ""
+    if doc.exists() and NOTES in (old := doc.read_text(encoding="utf-8")):
+        notes = old.split(NOTES, 1)[1]
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(markdown(results) + "\n" + NOTES + (notes or "\n"), encoding="utf-8")
+    if write_json:
+        doc.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {doc}" + (f" and {doc.with_suffix('.json')}" if write_json else ""))
 
 
 def markdown(r: dict) -> str:
@@ -407,8 +422,9 @@ def markdown(r: dict) -> str:
         for normaliser, v in per.items():
             lines.append(f"| {name} | `{normaliser}` | {v.get('en', 'n/a')} | {v.get('ko', 'n/a')} | {v.get('zh', 'n/a')} | {v['all']} |")
     lines += ["", "`stage 1, … head`: the speech interface after X-LLM stage 1, decoded greedily by its ASR head "
-              "(`ctc`: CTC over the C-Former states upsampled 2×, blank an extra class; `ce`: one token per CIF firing; "
-              "`attention`: a 1-layer Transformer decoder over the C-Former states). The first head ran the whole pipeline, "
+              "(`ctc`: CTC over the C-Former states, 2 frames per state, blank an extra class; `ce`: one token per CIF "
+              "firing; `attention`: a 1-layer token-synchronous autoregressive Transformer decoder — step i reads C-Former "
+              "state i and cross-attends to all of them). The first head ran the whole pipeline, "
               "the others stage 1 only, on the same cached features and steps. `stage 2, frozen LLM`: the LLM transcribing "
               "from the aligned speech interface (greedy, prompt \"Transcribe the speech.\"). `raw` counts spaces and "
               "punctuation (X-LLM's convention); `cjk-char` drops them.", "",
