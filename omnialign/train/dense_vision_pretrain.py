@@ -74,6 +74,27 @@ def _accuracy(model, heads, pix: torch.Tensor, labels: dict[str, torch.Tensor]) 
     return acc
 
 
+@torch.no_grad()
+def center_output_features(model, pixel_values: torch.Tensor, heads: "DenseHeads | None" = None, batch: int = 256) -> dict[str, float]:
+    """Subtract the mean output feature (over all tokens of ``pixel_values``) by folding it into the
+    last layer's ``fc2`` bias, so the tower's features carry no large shared component.
+
+    A tower trained from scratch puts most of its output norm into one direction shared by every
+    token and image; after the LLM's RMSNorm the image tokens then look alike and attention cannot
+    pick out a single one (binding fails while global properties such as the atmosphere still
+    work). Centering fixes this and keeps the model a plain ``CLIPVisionModel``."""
+    model.eval()
+    outs = torch.cat([model(pixel_values=pixel_values[i : i + batch]).last_hidden_state for i in range(0, len(pixel_values), batch)])
+    mean = outs.mean((0, 1))
+    before = {"norm": float(outs.norm(dim=-1).mean()), "shared_norm": float(mean.norm())}
+    encoder = model.vision_model.encoder if hasattr(model, "vision_model") else model.encoder
+    encoder.layers[-1].mlp.fc2.bias -= mean
+    for head in [*heads.cell.values(), *heads.image.values()] if heads is not None else []:
+        head.bias += head.weight @ mean  # the heads read the centered features exactly as before
+    model.train()
+    return {**before, "norm_after": float((outs - mean).norm(dim=-1).mean())}
+
+
 def pretrain_vision_tower(
     world: str | Path,
     out: str | Path,
@@ -159,8 +180,10 @@ def pretrain_vision_tower(
             bar.update(1)
     if bar is not None:
         bar.close()
+    centering = center_output_features(model, pix, heads)
     report = {
         "steps": total,
+        "centering": centering,
         "seconds": round(time.time() - t0, 1),
         "val_accuracy": _accuracy(model, heads, val_pix, val_labels),
         "train_accuracy": _accuracy(model, heads, pix[:512], {a: v[:512] for a, v in labels.items()}),

@@ -33,6 +33,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -63,6 +64,7 @@ class WorldConfig(BaseModel):
     language_mix: dict[str, float] | None = None
     video: bool = True
     speech: bool = True
+    mcq_answer: Literal["letter", "option"] = "option"  # training MCQ answers: "B" or "red square (B)" (world/qa.py)
 
     @field_validator("languages")
     @classmethod
@@ -182,6 +184,7 @@ def build_world(
     language_mix: dict[str, float] | None = None,
     video: bool = True,
     speech: bool = True,
+    mcq_answer: str = "option",
     progress: bool = True,
 ) -> dict:
     """Build (or reuse) the world in ``out_dir`` and return its manifest."""
@@ -190,7 +193,7 @@ def build_world(
     try:
         cfg = WorldConfig(
             languages=list(languages), size=size, seed=seed, image_size=image_size,
-            language_mix=language_mix, video=video, speech=speech,
+            language_mix=language_mix, video=video, speech=speech, mcq_answer=mcq_answer,
         )
     except ValidationError as e:
         err = e.errors()[0]
@@ -245,12 +248,12 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
         rng = random.Random(f"omnialign-world/{seed}/plan/{scene.id}")
         plan = scene_plan(scene, rng)
         item_langs = rng.choices(langs, weights=weights, k=len(plan))
-        for item in render_plan(scene, plan, item_langs):
+        for item in render_plan(scene, plan, item_langs, cfg.mcq_answer):
             (captions_train if item["type"] == "caption" else instruct_train).append(item)
     for scene in val:
         plan = scene_plan(scene, random.Random(f"omnialign-world/{seed}/plan/{scene.id}"))
         for lang in langs:
-            for item in render_plan(scene, plan, lang):
+            for item in render_plan(scene, plan, lang, cfg.mcq_answer):
                 (captions_val if item["type"] == "caption" else instruct_val).append(item)
     files = {
         "captions_train.json": captions_train, "captions_val.json": captions_val,
@@ -284,11 +287,11 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
         for clip in clips_train:
             rng = random.Random(f"omnialign-world/{seed}/plan/{clip.id}")
             plan = clip_plan(clip, rng)
-            video_train += render_plan(clip, plan, rng.choices(langs, weights=weights, k=len(plan)))
+            video_train += render_plan(clip, plan, rng.choices(langs, weights=weights, k=len(plan)), cfg.mcq_answer)
         for clip in clips_val:
             plan = clip_plan(clip, random.Random(f"omnialign-world/{seed}/plan/{clip.id}"))
             for lang in langs:
-                video_val += render_plan(clip, plan, lang)
+                video_val += render_plan(clip, plan, lang, cfg.mcq_answer)
         files["video_train.json"], files["video_val.json"] = video_train, video_val
         for lang in langs:
             bench_files[f"bench/video_{lang}.tsv"] = bench_mod.to_mcq_items(video_q, lang, first_frames, l2=True, video=True)

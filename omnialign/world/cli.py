@@ -38,6 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--mix", default=None, help="training language mix, e.g. en=0.7,ko=0.1,zh=0.2 (default: uniform)")
     p.add_argument("--no-video", action="store_true", help="skip the video clips")
     p.add_argument("--no-speech", action="store_true", help="skip the spoken questions")
+    p.add_argument("--mcq-answer", choices=("option", "letter"), default="option", help="training MCQ answers: option text + letter, e.g. 'red (A)' (default), or the bare letter")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         language_mix=parse_mix(args.mix),
         video=not args.no_video,
         speech=not args.no_speech,
+        mcq_answer=args.mcq_answer,
         progress=not args.quiet,
     )
     counts = manifest["counts"]

@@ -3,9 +3,12 @@
 Item types follow X-LLaVA's four instruction types — ``object`` (colour, shape, size, count, text),
 ``location`` (position, relation, nearest, grounding), ``atmosphere`` and ``conversation``
 (multi-turn) — plus ``caption`` (stage-1 alignment) and ``mcq``: multiple-choice items whose human
-turn is exactly ``<image>\\n`` + :func:`omnialign.data.mcq_format.build_mcq_prompt` and whose answer
-is the bare letter, so the model sees the evaluation prompt in training (as LLaVA-1.5 does with
-A-OKVQA). Every item records ``lang``, ``type``, ``category``, ``scene`` and a language-independent
+turn is exactly ``<image>\\n`` + :func:`omnialign.data.mcq_format.build_mcq_prompt`, so the model
+sees the evaluation prompt in training (as LLaVA-1.5 does with A-OKVQA). Their answer is, by
+``mcq_answer``, the bare letter (``letter``: "B") or the option's text followed by its letter
+(``option``: "red square (B)"). A small model learns the second far faster: naming the option is
+what it already does in free-form answers, and the letter is then an induction-style lookup of the
+token before that text in the prompt. VLMEvalKit's extraction (and ours) reads both forms. Every item records ``lang``, ``type``, ``category``, ``scene`` and a language-independent
 question id ``qid`` (the same in every language for parallel splits).
 """
 
@@ -53,11 +56,20 @@ def free_item(src: Scene | Clip, qid: str, lang: str, q: Query, kind: str | None
     return _item(src, qid, lang, kind or TYPE_OF_KIND.get(q.kind, "video"), q.kind, [(L.question(q), L.answer(q))])
 
 
-def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query) -> dict:
-    """The evaluation prompt (question, lettered options, language instruction) answered by a bare letter."""
+MCQ_ANSWER_STYLES = ("letter", "option")
+
+
+def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query, answer_style: str = "option") -> dict:
+    """The evaluation prompt (question, lettered options, language instruction) answered by the
+    bare letter (``letter``) or by the option's text and its letter (``option``)."""
+    if answer_style not in MCQ_ANSWER_STYLES:
+        raise ValueError(f"mcq answer style must be one of {MCQ_ANSWER_STYLES}, got {answer_style!r}")
     L = get_language(lang)
-    prompt = build_mcq_prompt(L.question(q), L.options(q), lang)
-    return _item(src, qid, lang, "mcq", q.kind, [(prompt, OPTION_LETTERS[q.answer_index])])
+    options = L.options(q)
+    prompt = build_mcq_prompt(L.question(q), options, lang)
+    letter = OPTION_LETTERS[q.answer_index]
+    answer = letter if answer_style == "letter" else f"{options[letter]} ({letter})"
+    return _item(src, qid, lang, "mcq", q.kind, [(prompt, answer)])
 
 
 def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int) -> dict:
@@ -105,7 +117,7 @@ def scene_plan(scene: Scene, rng: random.Random) -> list[tuple[str, str, object]
     return plan
 
 
-def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: str | list[str]) -> list[dict]:
+def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: str | list[str], mcq_answer: str = "option") -> list[dict]:
     """The plan's items; item ``i`` in ``langs[i]`` (or all in one language when ``langs`` is a str)."""
     if isinstance(langs, str):
         langs = [langs] * len(plan)
@@ -117,7 +129,7 @@ def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: s
         elif kind == "conversation":
             items.append(conversation_item(src, qid, lang, payload))
         elif kind == "mcq":
-            items.append(mcq_item(src, qid, lang, payload))
+            items.append(mcq_item(src, qid, lang, payload, mcq_answer))
         else:
             items.append(free_item(src, qid, lang, payload, kind))
     return items

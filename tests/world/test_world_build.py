@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import wave
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from omnialign.eval.mcq import extract_choice
 from omnialign.data.mcq_format import build_mcq_prompt, decode_image_b64, read_mcq_tsv
 from omnialign.errors import ConfigError
 from omnialign.world.build import build_world, split_sizes
@@ -104,13 +106,24 @@ def test_mcq_training_items_use_the_evaluation_prompt(worlds):
     assert set(by_lang) == set(ALL_LANGUAGES)
     n_opts = set()
     for it in mcq:
-        human, letter = it["conversations"][0]["value"], it["conversations"][1]["value"]
+        human, answer = it["conversations"][0]["value"], it["conversations"][1]["value"]
         lines = human.split("\n")
         options = {ln[0]: ln[3:] for ln in lines[2:-1]}
         n_opts.add(len(options))
         assert human == "<image>\n" + build_mcq_prompt(lines[1], options, it["lang"])
-        assert letter in options
+        # default answer style: the option's text, then its letter — "red square (B)"
+        text, letter = re.fullmatch(r"(.+) \(([A-D])\)", answer).groups()
+        assert options[letter] == text
+        assert extract_choice(answer, options, rules="vlmevalkit-2025") == letter
     assert n_opts == {2, 4}
+
+
+def test_bare_letter_mcq_answers_on_request(tmp_path):
+    build_world(tmp_path, languages=["en", "ko"], size=16, seed=1, video=False, speech=False, mcq_answer="letter", progress=False)
+    mcq = [it for it in json.loads((tmp_path / "instruct_train.json").read_text()) if it["type"] == "mcq"]
+    assert mcq and all(it["conversations"][1]["value"] in "ABCD" and len(it["conversations"][1]["value"]) == 1 for it in mcq)
+    with pytest.raises(ConfigError, match="mcq_answer"):
+        build_world(tmp_path / "bad", languages=["en"], size=16, mcq_answer="words", progress=False)
 
 
 def test_validation_and_benchmarks_are_parallel_across_languages(worlds):
@@ -123,8 +136,8 @@ def test_validation_and_benchmarks_are_parallel_across_languages(worlds):
         for qid, it in items.items():
             en = per_lang["en"][qid]
             assert (it["category"], it["scene"], it["type"]) == (en["category"], en["scene"], en["type"])
-            if it["type"] == "mcq":
-                assert it["conversations"][1]["value"] == en["conversations"][1]["value"]
+            if it["type"] == "mcq":  # same correct letter in every language
+                assert it["conversations"][1]["value"][-2] == en["conversations"][1]["value"][-2]
     for kind in ("mmmb", "mmbench", "video"):
         ref = read_mcq_tsv(a / "bench" / f"{kind}_en.tsv")
         for lang in ALL_LANGUAGES:
