@@ -54,6 +54,12 @@ def test_tower_learns_the_cells_and_loads_in_transformers(world, tmp_path):
     assert pix.shape[-1] == 48
     with torch.no_grad():
         assert model(pixel_values=pix).last_hidden_state.shape == (1, 10, 64)  # CLS + 3×3 cells
+        # the shared output component was folded out: the training images' mean feature is ~0
+        recs = json.loads((world / "scenes_train.json").read_text())[:64]
+        allpix = proc([Image.open(world / r["image"]).convert("RGB") for r in recs], return_tensors="pt")["pixel_values"]
+        feats = model(pixel_values=allpix).last_hidden_state
+    assert report["centering"]["shared_norm"] > 0.1
+    assert feats.mean((0, 1)).norm() < 0.25 * report["centering"]["shared_norm"]
     # a finished directory is returned as is
     assert pretrain_vision_tower(world, out, max_steps=1, progress=False) == report
 
