@@ -210,7 +210,7 @@ def evaluate(arm: str, run: Path, world_en: Path, out: Path, args) -> dict:
     collect = arm == "parrot" and not router_path.exists()
 
     def answer_fn(convs, images):
-        answers = model.answer(convs, images, max_new_tokens=4, batch_size=len(convs))
+        answers = model.answer(convs, images, max_new_tokens=16, batch_size=len(convs))
         if collect and getattr(conn, "last_router_probs", None) is not None:
             for c, p in zip(convs, conn.last_router_probs.tolist()):
                 router.append({"lang": lang_of_prompt(c[-1]["content"]), "router_probs": p})

@@ -320,7 +320,7 @@ def evaluate(arm: str, run: Path, world: Path, out: Path, args) -> dict:
     model = omnialign.load(run)
 
     def answer_fn(convs, images):
-        return model.answer(convs, images, max_new_tokens=4, batch_size=32)
+        return model.answer(convs, images, max_new_tokens=16, batch_size=32)
 
     rep = run_mcq(answer_fn, [world / "bench" / f"mmmb_{l}.tsv" for l in args.languages], out / "eval" / arm / "mmmb",
                   rules="omnialign", batch_size=32, limit=args.limit, progress=args.progress)

@@ -22,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIX = {"en": 0.25, "ko": 0.25, "zh": 0.25, "pt": 0.0625, "ar": 0.0625, "tr": 0.0625, "ru": 0.0625}
 TOWER_EPOCHS = 8
+MCQ_MAX_NEW_TOKENS = 16  # answers are "option text (letter)": room for the longest option + its letter
 FAST_OVERRIDES = {  # --fast: a smoke run for tests (minutes → seconds); accuracy is not meaningful
     "main": ["stages.0.max_steps=2", "stages.1.max_steps=2", "stages.2.max_steps=3"],
 }
@@ -150,7 +151,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     model = omnialign.load(run_dir)
 
     def answer_fn(convs, images):
-        return model.answer(convs, images, max_new_tokens=4, batch_size=32)
+        return model.answer(convs, images, max_new_tokens=MCQ_MAX_NEW_TOKENS, batch_size=32)
 
     limit = 8 if fast else None
     mmmb = run_mcq(answer_fn, [world / "bench" / f"mmmb_{l}.tsv" for l in languages], out / "eval" / "mmmb", rules="omnialign", limit=limit, progress=progress)
