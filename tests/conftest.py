@@ -36,3 +36,11 @@ def tiny_tokenizer():
 @pytest.fixture()
 def tiny_model(tiny_tokenizer):
     return make_tiny_model(tiny_tokenizer).eval()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """A monkeypatch that lasts for one test module (for module-scoped training fixtures)."""
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()

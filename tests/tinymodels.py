@@ -35,3 +35,30 @@ def make_tiny_model(tokenizer, seed=0, **overrides):
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def n_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def spy_freeze_plans(monkeypatch, modules, describe) -> list[dict]:
+    """Wrap ``apply_freeze_plan`` where ``modules`` import it; every call appends the stage's
+    groups, trainable names and counts, plus ``describe(model)``, to the returned list."""
+    from omnialign.train.freeze import apply_freeze_plan
+
+    seen: list[dict] = []
+
+    def spy(model, groups):
+        trainable = apply_freeze_plan(model, groups)
+        seen.append({
+            "groups": list(groups),
+            "names": set(trainable),
+            "n": sum(p.numel() for p in trainable.values()),
+            "n_requires_grad": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            **describe(model),
+        })
+        return trainable
+
+    for mod in modules:
+        monkeypatch.setattr(mod, "apply_freeze_plan", spy)
+    return seen

@@ -6,16 +6,14 @@ import pytest
 import torch
 from PIL import Image
 
+from tinymodels import n_params, spy_freeze_plans
+
 from omnialign.config import load_recipe
 from omnialign.model.connectors.mlp import MLP2xGeluConnector
 from omnialign.model.connectors.parrot_moe import ParrotMoEConnector
 from omnialign.model.mm_lm import MediaInput
 from omnialign.tokenize.masking import IGNORE_INDEX, encode_conversation
 from omnialign.tokenize.templates import get_template
-
-
-def n_params(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def test_full_recipe_is_parrot(repo_root):
@@ -52,34 +50,18 @@ def tiny_run(repo_root, toy_data, tmp_path_factory, monkeypatch_module):
     """Run parrot-tiny through the stage runner, recording each stage's trainable set and bypass state."""
     from omnialign.train import runner
 
-    seen = []
-    real = runner.apply_freeze_plan
-
-    def spy(model, groups):
-        trainable = real(model, groups)
+    def describe(model):
         conn = model.connectors["image"]
-        seen.append({
-            "groups": list(groups),
-            "n": sum(p.numel() for p in trainable.values()),
-            "n_requires_grad": sum(p.numel() for p in model.parameters() if p.requires_grad),
-            "bypass": conn.bypass,
-            "parts": {k: n_params(m) for k, m in (("projector", conn.projector), ("moe", conn.moe), ("llm", model.llm))},
-            "total": n_params(model),
-        })
-        return trainable
+        return {"bypass": conn.bypass, "total": n_params(model),
+                "parts": {k: n_params(m) for k, m in (("projector", conn.projector), ("moe", conn.moe), ("llm", model.llm))}}
 
-    monkeypatch_module.setattr(runner, "apply_freeze_plan", spy)
+    seen = spy_freeze_plans(monkeypatch_module, (runner,), describe)
     out = tmp_path_factory.mktemp("parrot-tiny")
     torch.manual_seed(0)
     final = runner.train(repo_root / "recipes/parrot-tiny.yaml", out, variables={"data": str(toy_data)}, progress=False)
     return out, final, seen
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
 
 
 def test_stage_trainable_parameters_and_bypass(tiny_run):

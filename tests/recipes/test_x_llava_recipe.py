@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from tinymodels import REPO
+from tinymodels import REPO, n_params, spy_freeze_plans
 
 from omnialign.config import load_recipe, validate_recipe
 from omnialign.errors import ConfigError
@@ -29,10 +29,6 @@ ROUND_TRIP = {
     "ar": "دائرة حمراء على اليسار",
     "ru": "Красный круг слева от синего квадрата.",
 }
-
-
-def n_params(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def write_text(root):
@@ -110,36 +106,16 @@ def test_vocab_expansion_block_accepts_every_init_scheme():
 
 # ------------------------------------------------------------------------------------------ tiny run
 @pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def tiny_run(repo_root, toy_data, tmp_path_factory, monkeypatch_module):
     """x-llava-tiny through the stage runner, recording every stage's trainable set."""
     from omnialign.train import lm_stage, runner
 
-    seen = []
-    real = runner.apply_freeze_plan
-
-    def spy(model, groups):
-        trainable = real(model, groups)
-        seen.append({
-            "groups": list(groups),
-            "names": set(trainable),
-            "n": sum(p.numel() for p in trainable.values()),
-            "n_requires_grad": sum(p.numel() for p in model.parameters() if p.requires_grad),
-            "parts": {"llm": n_params(model.llm), "connector": n_params(model.connectors["image"]),
-                      "encoder": n_params(model.encoders["image"])},
-            "vocab": model.llm.get_input_embeddings().num_embeddings,
-            "tokenizer": len(model.tokenizer),
-        })
-        return trainable
-
-    monkeypatch_module.setattr(runner, "apply_freeze_plan", spy)
-    monkeypatch_module.setattr(lm_stage, "apply_freeze_plan", spy)
+    seen = spy_freeze_plans(monkeypatch_module, (runner, lm_stage), lambda model: {
+        "parts": {"llm": n_params(model.llm), "connector": n_params(model.connectors["image"]),
+                  "encoder": n_params(model.encoders["image"])},
+        "vocab": model.llm.get_input_embeddings().num_embeddings,
+        "tokenizer": len(model.tokenizer),
+    })
     text = write_text(tmp_path_factory.mktemp("text"))
     out = tmp_path_factory.mktemp("x-llava-tiny")
     final = runner.train(repo_root / "recipes/x-llava-tiny.yaml", out, variables={"data": str(toy_data), "text": str(text)}, progress=False)

@@ -1,14 +1,12 @@
 import pytest
 import torch
 
+from tinymodels import n_params
+
 from omnialign.config import load_recipe
 from omnialign.train.freeze import apply_freeze_plan
 
 STAGES = ["speech-asr", "image-caption", "video-caption", "speech-text", "joint-instruct"]
-
-
-def n_params(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def test_full_recipe_is_xllm(repo_root):
