@@ -4,7 +4,7 @@
 
 Setting (the quickstart world, PROTOCOLS.md §6):
 
-* **Pretrained pieces, shared by both arms** — the quickstart's captioning-pretrained CLIP tower and its
+* **Pretrained pieces, shared by both arms** — the quickstart's dense-label-pretrained CLIP tower and its
   LM-pretrained + projector-aligned checkpoint (``recipes/quickstart.yaml`` stages 0–1, multilingual world
   text). Reused from ``--quickstart DIR`` when ``omnialign quickstart`` already ran there; otherwise trained
   here with the quickstart's own recipes and helpers (stage 2 of the quickstart is not needed).
@@ -365,16 +365,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", default="runs/parrot_gap")
     p.add_argument("--quickstart", default="runs/quickstart", help="reuse a finished `omnialign quickstart --out DIR` ('' = never)")
-    p.add_argument("--size", type=int, default=2000, help="training scenes in the world (the quickstart's default)")
+    p.add_argument("--size", type=int, default=4000, help="training scenes in the world (the quickstart's default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--en-share", type=float, default=0.9)
     p.add_argument("--languages", default=",".join(LANGS))
     p.add_argument("--cls", choices=("mean", "first"), default="mean")
     p.add_argument("--epochs", type=float, default=None, help="instruct epochs for both arms (default: the quickstart's)")
     # compute budget (≈20 min on 2 CPU cores): the quickstart's own schedule is longer; 0 = the quickstart's
-    p.add_argument("--instruct-steps", type=int, default=150, help="instruct optimizer steps per arm (0: the quickstart's epochs)")
+    p.add_argument("--instruct-steps", type=int, default=0, help="cap on instruct optimizer steps per arm (0: the quickstart's epochs, the same compute)")
     p.add_argument("--vision-epochs", type=int, default=0, help="vision-tower pretraining epochs when trained here (0: the quickstart's)")
-    p.add_argument("--lm-steps", type=int, default=150, help="LM-pretraining steps when trained here (0: the quickstart's epoch)")
+    p.add_argument("--lm-steps", type=int, default=0, help="cap on LM-pretraining steps when trained here (0: the quickstart's epoch)")
     p.add_argument("--limit", type=int, default=None, help="questions per benchmark file (default: all)")
     p.add_argument("--doc", default=None, help="Markdown table (default docs/parrot_gap.md; --fast: OUT/parrot_gap.md)")
     p.add_argument("--heatmap", default=None, help="router PNG (default docs/parrot_router.png; --fast: OUT/parrot_router.png)")

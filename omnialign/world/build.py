@@ -47,10 +47,12 @@ from omnialign.world.render import font_available, render_clip, render_scene
 from omnialign.world.scene import sample_clip, sample_scene, scene_rng
 from omnialign.world.spec import ATMOSPHERES, COLOURS, FONT_PATH, SHAPES, SIZES, WORDS, Scene
 
-WORLD_VERSION = 2  # 2: scenes_{train,val}.json annotations
+WORLD_VERSION = 3  # 2: scenes_{train,val}.json annotations; 3: conversation_turns / conversation_mcq options
 DEFAULT_SIZE = 2000
 DEFAULT_IMAGE_SIZE = 64
 N_FRAMES = 8
+DEFAULT_CONVERSATION_TURNS = 3
+DEFAULT_CONVERSATION_MCQ = 0.0
 OUTPUT_DIRS = ("images", "videos", "speech", "bench")
 
 
@@ -65,6 +67,8 @@ class WorldConfig(BaseModel):
     video: bool = True
     speech: bool = True
     mcq_answer: Literal["letter", "option"] = "option"  # training MCQ answers: "B" or "red square (B)" (world/qa.py)
+    conversation_turns: int = Field(DEFAULT_CONVERSATION_TURNS, ge=2, le=32, description="turns of each training scene's conversation item")
+    conversation_mcq: float = Field(DEFAULT_CONVERSATION_MCQ, ge=0, le=1, description="share of conversation turns asked as MCQ prompts")
 
     @field_validator("languages")
     @classmethod
@@ -185,6 +189,8 @@ def build_world(
     video: bool = True,
     speech: bool = True,
     mcq_answer: str = "option",
+    conversation_turns: int = DEFAULT_CONVERSATION_TURNS,
+    conversation_mcq: float = DEFAULT_CONVERSATION_MCQ,
     progress: bool = True,
 ) -> dict:
     """Build (or reuse) the world in ``out_dir`` and return its manifest."""
@@ -194,6 +200,7 @@ def build_world(
         cfg = WorldConfig(
             languages=list(languages), size=size, seed=seed, image_size=image_size,
             language_mix=language_mix, video=video, speech=speech, mcq_answer=mcq_answer,
+            conversation_turns=conversation_turns, conversation_mcq=conversation_mcq,
         )
     except ValidationError as e:
         err = e.errors()[0]
@@ -246,12 +253,12 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
     captions_train, instruct_train, captions_val, instruct_val = [], [], [], []
     for scene in train:
         rng = random.Random(f"omnialign-world/{seed}/plan/{scene.id}")
-        plan = scene_plan(scene, rng)
+        plan = scene_plan(scene, rng, cfg.conversation_turns, cfg.conversation_mcq)
         item_langs = rng.choices(langs, weights=weights, k=len(plan))
         for item in render_plan(scene, plan, item_langs, cfg.mcq_answer):
             (captions_train if item["type"] == "caption" else instruct_train).append(item)
     for scene in val:
-        plan = scene_plan(scene, random.Random(f"omnialign-world/{seed}/plan/{scene.id}"))
+        plan = scene_plan(scene, random.Random(f"omnialign-world/{seed}/plan/{scene.id}"), cfg.conversation_turns, cfg.conversation_mcq)
         for lang in langs:
             for item in render_plan(scene, plan, lang, cfg.mcq_answer):
                 (captions_val if item["type"] == "caption" else instruct_val).append(item)

@@ -39,12 +39,14 @@ def register(subparsers) -> None:
     p.add_argument("--no-video", action="store_true", help="skip the video clips")
     p.add_argument("--no-speech", action="store_true", help="skip the spoken questions")
     p.add_argument("--mcq-answer", choices=("option", "letter"), default="option", help="training MCQ answers: option text + letter, e.g. 'red (A)' (default), or the bare letter")
+    p.add_argument("--conversation-turns", type=int, default=None, help="turns per training conversation (default 3)")
+    p.add_argument("--conversation-mcq", type=float, default=None, help="share of conversation turns asked as MCQ prompts (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from omnialign.world.build import DEFAULT_IMAGE_SIZE, DEFAULT_SIZE, build_world
+    from omnialign.world.build import DEFAULT_CONVERSATION_MCQ, DEFAULT_CONVERSATION_TURNS, DEFAULT_IMAGE_SIZE, DEFAULT_SIZE, build_world
 
     manifest = build_world(
         args.out,
@@ -56,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         video=not args.no_video,
         speech=not args.no_speech,
         mcq_answer=args.mcq_answer,
+        conversation_turns=args.conversation_turns if args.conversation_turns is not None else DEFAULT_CONVERSATION_TURNS,
+        conversation_mcq=args.conversation_mcq if args.conversation_mcq is not None else DEFAULT_CONVERSATION_MCQ,
         progress=not args.quiet,
     )
     counts = manifest["counts"]

@@ -64,12 +64,7 @@ def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query, answer_style: str
     bare letter (``letter``) or by the option's text and its letter (``option``)."""
     if answer_style not in MCQ_ANSWER_STYLES:
         raise ValueError(f"mcq answer style must be one of {MCQ_ANSWER_STYLES}, got {answer_style!r}")
-    L = get_language(lang)
-    options = L.options(q)
-    prompt = build_mcq_prompt(L.question(q), options, lang)
-    letter = OPTION_LETTERS[q.answer_index]
-    answer = letter if answer_style == "letter" else f"{options[letter]} ({letter})"
-    return _item(src, qid, lang, "mcq", q.kind, [(prompt, answer)])
+    return _item(src, qid, lang, "mcq", q.kind, [_mcq_turn(get_language(lang), q, answer_style)])
 
 
 def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int) -> dict:
@@ -81,9 +76,21 @@ def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int) -> d
     return _item(src, qid, lang, "caption", "caption", [(prompts[prompt_index % len(prompts)], text)])
 
 
-def conversation_item(src: Scene, qid: str, lang: str, queries: list[Query]) -> dict:
+def _mcq_turn(L, q: Query, answer_style: str) -> tuple[str, str]:
+    options = L.options(q)
+    letter = OPTION_LETTERS[q.answer_index]
+    return build_mcq_prompt(L.question(q), options, L.code), letter if answer_style == "letter" else f"{options[letter]} ({letter})"
+
+
+def conversation_item(src: Scene, qid: str, lang: str, turns: list, answer_style: str = "option") -> dict:
+    """A multi-turn conversation; ``turns`` holds queries or ``(query, as_mcq)`` pairs (an MCQ turn
+    is the evaluation prompt, answered like :func:`mcq_item`)."""
     L = get_language(lang)
-    return _item(src, qid, lang, "conversation", "conversation", [(L.question(q), L.answer(q)) for q in queries])
+    rendered = []
+    for t in turns:
+        q, as_mcq = t if isinstance(t, tuple) else (t, False)
+        rendered.append(_mcq_turn(L, q, answer_style) if as_mcq else (L.question(q), L.answer(q)))
+    return _item(src, qid, lang, "conversation", "conversation", rendered)
 
 
 def _first_query(kinds: list[str], scene: Scene, rng: random.Random) -> Query | None:
@@ -96,8 +103,36 @@ def _first_query(kinds: list[str], scene: Scene, rng: random.Random) -> Query | 
     return None
 
 
-def scene_plan(scene: Scene, rng: random.Random) -> list[tuple[str, str, object]]:
-    """The language-independent items of one training scene: (qid suffix, item type, payload)."""
+CONVERSATION_KINDS = (*OBJECT_KINDS, *LOCATION_KINDS, "existence", "atmosphere", "text")
+
+
+def _query_key(q: Query) -> tuple:
+    return (q.kind, q.target, q.other, q.rel, q.cell)
+
+
+def conversation_turns(scene: Scene, rng: random.Random, n_turns: int, mcq_share: float) -> list[tuple[Query, bool]]:
+    """Up to ``n_turns`` distinct questions about ``scene`` (kinds drawn uniformly from
+    :data:`CONVERSATION_KINDS`), each asked as an MCQ turn with probability ``mcq_share``.
+
+    A long conversation is how the world teaches *binding* ("which image token is the triangle?")
+    at a small token cost: the image tokens are paid once per scene, each further turn is one more
+    object-level question (LLaVA's own conversation data has 3–10 turns per image)."""
+    turns: list[tuple[Query, bool]] = []
+    seen: set[tuple] = set()
+    for _ in range(4 * n_turns):
+        if len(turns) == n_turns:
+            break
+        q = make_query(rng.choice(CONVERSATION_KINDS), scene, rng)
+        if q is None or _query_key(q) in seen:
+            continue
+        seen.add(_query_key(q))
+        turns.append((q, rng.random() < mcq_share))
+    return turns
+
+
+def scene_plan(scene: Scene, rng: random.Random, n_turns: int = 3, mcq_share: float = 0.0) -> list[tuple[str, str, object]]:
+    """The language-independent items of one training scene: (qid suffix, item type, payload);
+    the conversation has up to ``n_turns`` turns, a ``mcq_share`` of them MCQ turns."""
     plan: list[tuple[str, str, object]] = [("cap", "caption", rng.randrange(8))]
     obj_kinds = list(OBJECT_KINDS) + (["text", "text"] if scene.word else [])
     for tag, kinds, kind in (("obj", obj_kinds, "object"), ("loc", list(LOCATION_KINDS), "location")):
@@ -106,7 +141,10 @@ def scene_plan(scene: Scene, rng: random.Random) -> list[tuple[str, str, object]
             plan.append((tag, kind, q))
     if rng.random() < 0.5:
         plan.append(("atm", "atmosphere", make_query("atmosphere", scene, rng)))
-    turns = [q for q in (_first_query([k], scene, rng) for k in rng.sample([*OBJECT_KINDS, *LOCATION_KINDS, "atmosphere", "existence"], 3)) if q]
+    if n_turns <= 3 and mcq_share == 0:  # the original 3-turn conversation (same random stream)
+        turns = [q for q in (_first_query([k], scene, rng) for k in rng.sample([*OBJECT_KINDS, *LOCATION_KINDS, "atmosphere", "existence"], n_turns)) if q]
+    else:
+        turns = conversation_turns(scene, rng, n_turns, mcq_share)
     if len(turns) >= 2:
         plan.append(("conv", "conversation", turns))
     four = [k for k in MCQ_KINDS_4 if k != "text" or scene.word]
@@ -127,7 +165,7 @@ def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: s
         if kind == "caption":
             items.append(caption_item(src, qid, lang, payload))
         elif kind == "conversation":
-            items.append(conversation_item(src, qid, lang, payload))
+            items.append(conversation_item(src, qid, lang, payload, mcq_answer))
         elif kind == "mcq":
             items.append(mcq_item(src, qid, lang, payload, mcq_answer))
         else:

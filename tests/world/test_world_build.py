@@ -266,3 +266,38 @@ def test_cli_build(tmp_path, capsys):
     assert manifest["arguments"]["languages"] == ["en", "tr"] and manifest["arguments"]["video"] is False
     assert json.loads(capsys.readouterr().out)["images"] == manifest["counts"]["images"]
     assert main(["world", "build", "--out", str(tmp_path / "w2"), "--mix", "en:1", "--size", "8"]) == 1
+
+
+def test_long_conversations_are_distinct_and_mix_in_mcq_turns(tmp_path):
+    """``conversation_turns=8, conversation_mcq=0.25``: each training scene's conversation asks up to
+    8 distinct questions, about a quarter of them as MCQ prompts answered 'option (letter)'."""
+    build_world(tmp_path, languages=["en", "ko", "zh"], size=SIZE, seed=SEED, video=False, speech=False, conversation_turns=8, conversation_mcq=0.25, progress=False)
+    convs = [it for it in json.loads((tmp_path / "instruct_train.json").read_text()) if it["type"] == "conversation"]
+    assert convs
+    n_turns, n_mcq, n_all = [], 0, 0
+    for it in convs:
+        humans = [t["value"].removeprefix("<image>\n") for t in it["conversations"][0::2]]
+        answers = [t["value"] for t in it["conversations"][1::2]]
+        assert len(set(humans)) == len(humans), it["id"]  # no question asked twice
+        n_turns.append(len(humans))
+        for h, ans in zip(humans, answers):
+            n_all += 1
+            lines = h.split("\n")
+            if len(lines) > 1:  # an MCQ turn: the evaluation prompt, answered with option text + letter
+                options = {ln[0]: ln[3:] for ln in lines[1:-1]}
+                assert h == build_mcq_prompt(lines[0], options, it["lang"])
+                text, letter = re.fullmatch(r"(.+) \(([A-D])\)", ans).groups()
+                assert options[letter] == text
+                n_mcq += 1
+    assert max(n_turns) == 8 and min(n_turns) >= 2
+    assert sum(n_turns) / len(n_turns) > 5
+    assert 0.1 < n_mcq / n_all < 0.4
+
+
+def test_conversation_length_is_configurable_and_validated(tmp_path):
+    build_world(tmp_path, languages=["en"], size=16, seed=1, video=False, speech=False, progress=False)  # defaults: 3 turns, no MCQ turns
+    convs = [it for it in json.loads((tmp_path / "instruct_train.json").read_text()) if it["type"] == "conversation"]
+    assert convs and all(len(it["conversations"]) <= 6 for it in convs)
+    assert all("\nA. " not in t["value"] for it in convs for t in it["conversations"])
+    with pytest.raises(ConfigError, match="conversation_turns"):
+        build_world(tmp_path / "bad", languages=["en"], size=16, conversation_turns=1, progress=False)
