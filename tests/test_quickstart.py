@@ -29,3 +29,40 @@ def test_quickstart_fast_end_to_end(tmp_path):
     # a second call reuses every cached step and reproduces the report
     again = quickstart(out, languages=["en", "ko", "zh"], fast=True, progress=False)
     assert again["accuracy"] == report["accuracy"]
+    # the binding probe (bench/binding_probe.py) runs on the quickstart's checkpoint and world
+    probe = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "1", "--batch", "4"])
+    assert [c["step"] for c in probe["curve"]] == [0, 1, 2]
+    assert all(0.0 <= c["accuracy"] <= 1.0 for c in probe["curve"]) and probe["n_val"] > 0
+
+
+def _binding_probe():
+    import importlib.util
+
+    from tinymodels import REPO
+
+    spec = importlib.util.spec_from_file_location("binding_probe", REPO / "bench/binding_probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_binding_probe_questions_name_the_right_object(tmp_path):
+    from omnialign.world.build import build_world
+
+    world = tmp_path / "world"
+    build_world(world, languages=["en", "ko"], size=12, seed=4, video=False, speech=False, progress=False)
+    scenes = json.loads((world / "scenes_train.json").read_text())
+    items = _binding_probe().probe_items(scenes, "en", seed=0)
+    assert items and len(set(items)) == len(items)
+    for k, q, a in items:
+        objs = scenes[k]["objects"]
+        if q.startswith("What colour is the "):
+            shape = q.removeprefix("What colour is the ").rstrip("?")
+            (obj,) = [o for o in objs if o["shape"] == shape]  # the question names a unique object
+            assert a == f"The {shape} is {obj['colour']}."
+        else:
+            colour = q.removeprefix("What shape is the ").removesuffix(" object?")
+            (obj,) = [o for o in objs if o["colour"] == colour]
+            assert a == f"The {colour} object is a {obj['shape']}."
+    ko = _binding_probe().probe_items(scenes, "ko", seed=0)
+    assert len(ko) == len(items) and all(kq[0] == eq[0] for kq, eq in zip(ko, items))
