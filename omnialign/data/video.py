@@ -93,11 +93,21 @@ def _frames(container, path: Path):
         raise MediaError(f"video decoding failed: {e}", file=str(path)) from None
 
 
+# Containers without an index: FFmpeg *estimates* their duration (from the bitrate or the first packets),
+# and the estimate can be wildly off — an MPEG-PS file written by a single-threaded encoder reports 0.02 s
+# for 1 s of frames. Their timeline is measured by decoding once instead.
+ESTIMATED_DURATION_FORMATS = frozenset({"mpeg", "mpegts", "mpegvideo", "mpeg1video", "mpeg2video", "h264", "hevc", "m4v"})
+
+
 def _probe(path: Path) -> tuple[float | None, float | None, float]:
-    """(start time, duration, fps) from metadata; duration None when the container does not say."""
+    """(start time, duration, fps) from metadata; duration None when the container does not say
+    or only estimates it (:data:`ESTIMATED_DURATION_FORMATS`)."""
     container = _open(path)
     try:
         stream = container.streams.video[0]
+        if set((container.format.name or "").split(",")) & ESTIMATED_DURATION_FORMATS:
+            fps = float(stream.average_rate) if stream.average_rate else None
+            return None, None, fps
         fps = float(stream.average_rate) if stream.average_rate else None
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
         if stream.duration is not None and stream.time_base is not None:
