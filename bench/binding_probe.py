@@ -40,13 +40,13 @@ def probe_items(scenes: list[dict], lang: str, seed: int) -> list[tuple[int, str
     """(scene index, question, answer) for every colour/shape question a scene supports."""
     from omnialign.world.lang import get_language
     from omnialign.world.questions import make_query
-    from omnialign.world.spec import Obj, Scene
+    from omnialign.world.spec import Scene
 
     L = get_language(lang)
     rng = random.Random(seed)
     out = []
     for k, rec in enumerate(scenes):
-        scene = Scene(rec["id"], rec["atmosphere"], tuple(Obj(o["colour"], o["shape"], o["size"], o["row"], o["col"]) for o in rec["objects"]), rec.get("word"))
+        scene = Scene.from_json(rec)
         for kind in ("colour", "shape"):
             for _ in range(len(scene.objects)):
                 q = make_query(kind, scene, rng)
@@ -110,10 +110,10 @@ def main(argv: list[str] | None = None) -> dict:
         with torch.no_grad():
             for i in range(0, len(items["val"]), 128):
                 idx = list(range(i, min(i + 128, len(items["val"]))))
-                ids, mask, labels, media = batch("val", idx)
-                out = model(ids, mask, labels, media)
-                shifted = model.splice(ids, mask, labels, media).labels[:, 1:]
-                pred = out.logits[:, :-1].argmax(-1)
+                sp = model.splice(*batch("val", idx))
+                logits = model.llm(inputs_embeds=sp.inputs_embeds, attention_mask=sp.attention_mask, position_ids=sp.position_ids).logits
+                shifted = sp.labels[:, 1:]
+                pred = logits[:, :-1].argmax(-1)
                 ok += int(((pred == shifted) | (shifted == -100)).all(-1).sum())
                 for b in range(min(show, len(idx)) if i == 0 else 0):
                     keep = shifted[b] != -100

@@ -105,10 +105,9 @@ def _probe(path: Path) -> tuple[float | None, float | None, float]:
     container = _open(path)
     try:
         stream = container.streams.video[0]
-        if set((container.format.name or "").split(",")) & ESTIMATED_DURATION_FORMATS:
-            fps = float(stream.average_rate) if stream.average_rate else None
-            return None, None, fps
         fps = float(stream.average_rate) if stream.average_rate else None
+        if set((container.format.name or "").split(",")) & ESTIMATED_DURATION_FORMATS:
+            return None, None, fps
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)

@@ -89,6 +89,12 @@ class Scene:
             "objects": [asdict(o) for o in self.objects],
         }
 
+    @classmethod
+    def from_json(cls, rec: dict) -> "Scene":
+        """The scene of a :meth:`to_json` record (e.g. ``scenes_train.json``); jitter and pattern are
+        not stored, so the rebuilt scene asks and answers the same questions but is not re-rendered."""
+        return cls(rec["id"], rec["atmosphere"], tuple(Obj(**o) for o in rec["objects"]), rec.get("word"))
+
 
 @dataclass(frozen=True)
 class Clip:

@@ -301,3 +301,11 @@ def test_conversation_length_is_configurable_and_validated(tmp_path):
     assert all("\nA. " not in t["value"] for it in convs for t in it["conversations"])
     with pytest.raises(ConfigError, match="conversation_turns"):
         build_world(tmp_path / "bad", languages=["en"], size=16, conversation_turns=1, progress=False)
+
+
+def test_scene_annotations_round_trip(worlds):
+    from omnialign.world.spec import Scene
+
+    a, _, _, _ = worlds
+    for rec in json.loads((a / "scenes_train.json").read_text()):
+        assert {**Scene.from_json(rec).to_json(), "image": rec["image"]} == rec
