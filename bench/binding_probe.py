@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("checkpoint", help="an omnialign run or stage-final directory")
     p.add_argument("--world", default="runs/quickstart/world")
     p.add_argument("--lang", default="en")
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=1500, help="fine-tuning steps (0: only evaluate the checkpoint as it is)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--eval-every", type=int, default=250)
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
         prm.requires_grad_(True)
     opt = torch.optim.AdamW(params, args.lr, weight_decay=0.0)
     warm = max(1, args.steps // 30)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1 - s / args.steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1 - s / max(1, args.steps)))
     curve, t0 = [], time.time()
     model.train()
     for step in range(args.steps + 1):

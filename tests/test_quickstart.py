@@ -33,6 +33,8 @@ def test_quickstart_fast_end_to_end(tmp_path):
     probe = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "1", "--batch", "4"])
     assert [c["step"] for c in probe["curve"]] == [0, 1, 2]
     assert all(0.0 <= c["accuracy"] <= 1.0 for c in probe["curve"]) and probe["n_val"] > 0
+    only_eval = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "0"])
+    assert [c["step"] for c in only_eval["curve"]] == [0] and only_eval["curve"][0]["accuracy"] == probe["curve"][0]["accuracy"]
 
 
 def _binding_probe():
