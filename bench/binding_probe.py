@@ -10,11 +10,12 @@ templates, the checkpoint's chat template, full-sentence answers), and reports h
 ``--eval-every`` steps: the share of validation answers whose every token is the argmax under teacher
 forcing (step 0 = the checkpoint as it is). Questions come from ``scenes_{train,val}.json``.
 
-What it showed on the quickstart (README): starting from the stage-1 checkpoint of a quickstart whose LM was
-pretrained for one epoch, full answers reach only 0.19 after 1,500 steps, and ``--show`` says why — the
-attribute is usually right ("The yellow is yellow." for "What colour is the square?"), the noun the question
-names is not copied ("The purple is purple."). The LM could not copy from its prompt at all (plain text
-"What colour is the circle? The" → "heart" for every shape); with four LM epochs it copies in plain text.
+What it showed (README): an earlier reading — "the attribute is right but the question's noun is not
+copied" — was an artefact: the probe then used the checkpoint's own template, and a stage-0/1 checkpoint's
+`plain` template drops the question, so the model could not know which object was asked about. With the
+question in the prompt (vicuna_v1, empty system prompt), the 4-layer LLM from the 4-epoch LM checkpoint
+learns English colour/shape binding in 1,000 steps (0.92 full-answer accuracy); binding itself is not the
+obstacle, the size of the multilingual, many-category mixture is.
 
 Prints one JSON object (the accuracy curve) to stdout; logs go to stderr.
 """
@@ -36,9 +37,14 @@ def log(msg: str) -> None:
     print(f"[binding_probe] {msg}", file=sys.stderr, flush=True)
 
 
-def probe_items(scenes: list[dict], lang: str, seed: int) -> list[tuple[int, str, str]]:
-    """(scene index, question, answer) for every colour/shape question a scene supports."""
+def probe_items(scenes: list[dict], lang: str, seed: int, kinds: tuple[str, ...] = ("colour", "shape"), answers: str = "sentence") -> list[tuple[int, str, str]]:
+    """(scene index, question, answer) for every question of ``kinds`` a scene supports (one per object).
+
+    ``answers``: ``sentence`` — the language's full-sentence answer ("The circle is purple."); ``short``
+    — LLaVA-1.5's short-answer form: the question plus the language's short-answer instruction, answered
+    by the correct option's text ("purple")."""
     from omnialign.world.lang import get_language
+    from omnialign.world.qa import short_turn
     from omnialign.world.questions import make_query
     from omnialign.world.spec import Scene
 
@@ -47,11 +53,11 @@ def probe_items(scenes: list[dict], lang: str, seed: int) -> list[tuple[int, str
     out = []
     for k, rec in enumerate(scenes):
         scene = Scene.from_json(rec)
-        for kind in ("colour", "shape"):
+        for kind in kinds:
             for _ in range(len(scene.objects)):
                 q = make_query(kind, scene, rng)
                 if q is not None:
-                    out.append((k, L.question(q), L.answer(q)))
+                    out.append((k, *(short_turn(L, q) if answers == "short" else (L.question(q), L.answer(q)))))
     return list(dict.fromkeys(out))  # distinct, order kept
 
 
@@ -66,6 +72,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--show", type=int, default=0, help="log this many held-out answers (teacher-forced argmax) at the end")
+    p.add_argument("--kinds", default="colour,shape", help="question kinds (omnialign.world.questions), comma-separated")
+    p.add_argument("--answers", choices=("sentence", "short"), default="sentence", help="full-sentence answers or short answers after the short-answer instruction")
+    p.add_argument("--fresh-connector", action="store_true", help="re-initialise the connector first (what stage 1 contributes, removed)")
+    p.add_argument("--template", default=None, help="chat template (default: the checkpoint's; a stage-0/1 checkpoint's `plain` drops the question, so vicuna_v1 is used then)")
+    p.add_argument("--system", default="", help="system prompt of --template (default: none, as the quickstart's instruction stage)")
     args = p.parse_args(argv)
 
     import torch
@@ -80,7 +91,14 @@ def main(argv: list[str] | None = None) -> dict:
     random.seed(args.seed)
     world = Path(args.world)
     model = omnialign.load(args.checkpoint)
-    template = get_template(model.template, model.tokenizer, model.system)
+    if args.template is None and model.template == "plain":
+        args.template = "vicuna_v1"
+        log("the checkpoint's template is `plain` (it drops the question): probing with vicuna_v1")
+    template = get_template(args.template, model.tokenizer, args.system) if args.template else get_template(model.template, model.tokenizer, model.system)
+    if args.fresh_connector:
+        for mod in model.connectors.modules():
+            if hasattr(mod, "reset_parameters") and mod is not model.connectors:
+                mod.reset_parameters()
     feats, items = {}, {}
     for split in ("train", "val"):
         scenes = json.loads((world / f"scenes_{split}.json").read_text())
@@ -90,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
                 media = model.prepare_media([[Image.open(world / s["image"]).convert("RGB")] for s in scenes[i : i + 256]])
                 chunks.append(model.media_features("image", media["image"])[0])
         feats[split] = torch.cat(chunks)
-        items[split] = probe_items(scenes, args.lang, args.seed + (split == "val"))
+        items[split] = probe_items(scenes, args.lang, args.seed + (split == "val"), tuple(args.kinds.split(",")), args.answers)
         log(f"{split}: {len(scenes)} scenes, {len(items[split])} questions")
 
     def batch(split: str, idx: list[int]):
@@ -141,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-    report = {"checkpoint": str(args.checkpoint), "lang": args.lang, "steps": args.steps, "batch": args.batch, "lr": args.lr,
+    report = {"checkpoint": str(args.checkpoint), "lang": args.lang, "kinds": args.kinds, "answers": args.answers, "template": args.template or model.template, "fresh_connector": args.fresh_connector, "steps": args.steps, "batch": args.batch, "lr": args.lr,
               "n_train": len(items["train"]), "n_val": len(items["val"]), "curve": curve}
     print(json.dumps(report, indent=1, ensure_ascii=False))
     return report

@@ -22,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIX = {"en": 0.25, "ko": 0.25, "zh": 0.25, "pt": 0.0625, "ar": 0.0625, "tr": 0.0625, "ru": 0.0625}
 TOWER_EPOCHS = 8
+VQA_ITEMS = 2  # short-answer/MCQ VQA items per training scene (world/qa.py vqa_item)
 MCQ_MAX_NEW_TOKENS = 16  # answers are "option text (letter)": room for the longest option + its letter
 FAST_OVERRIDES = {  # --fast: a smoke run for tests (minutes → seconds); accuracy is not meaningful
     "main": ["stages.0.max_steps=2", "stages.1.max_steps=2", "stages.2.max_steps=3"],
@@ -128,7 +129,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     _say("1/5 building the world (cached)")
     t = time.time()
     world = out / "world"
-    build_world(world, languages=languages, size=40 if fast else size, seed=seed, language_mix=mix, video=False, speech=False, progress=progress)
+    build_world(world, languages=languages, size=40 if fast else size, seed=seed, language_mix=mix, video=False, speech=False, vqa_items=VQA_ITEMS, progress=progress)
     timings["world"] = time.time() - t
 
     _say("2/5 stage 0a: pretraining the CLIP vision tower on the world's scene annotations")

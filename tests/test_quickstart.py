@@ -68,3 +68,32 @@ def test_binding_probe_questions_name_the_right_object(tmp_path):
             assert a == f"The {colour} object is a {obj['shape']}."
     ko = _binding_probe().probe_items(scenes, "ko", seed=0)
     assert len(ko) == len(items) and all(kq[0] == eq[0] for kq, eq in zip(ko, items))
+
+
+def test_binding_probe_short_answers_are_the_correct_option(tmp_path):
+    from omnialign.world.build import build_world
+    from omnialign.world.qa import SHORT_ANSWER_INSTRUCTIONS
+
+    world = tmp_path / "world"
+    build_world(world, languages=["en"], size=12, seed=4, video=False, speech=False, progress=False)
+    scenes = json.loads((world / "scenes_train.json").read_text())
+    short = _binding_probe().probe_items(scenes, "en", seed=0, kinds=("colour", "position"), answers="short")
+    assert short and {q.split("\n")[1] for _, q, _ in short} == {SHORT_ANSWER_INSTRUCTIONS["en"]}
+    for k, q, a in short:
+        objs = scenes[k]["objects"]
+        first = q.split("\n")[0]
+        if first.startswith("What colour is the "):
+            shape = first.removeprefix("What colour is the ").rstrip("?")
+            (obj,) = [o for o in objs if o["shape"] == shape]
+            assert a == obj["colour"]
+    assert any(q.startswith("Where is") for _, q, _ in short)  # the kinds argument is honoured
+
+
+@pytest.mark.slow
+def test_binding_probe_never_probes_with_the_plain_template(tmp_path):
+    """A stage-0/1 checkpoint's `plain` template drops the question; the probe switches to vicuna_v1."""
+    out = tmp_path / "qs"
+    quickstart(out, languages=["en"], fast=True, progress=False)
+    stage1 = next((out / "run").glob("stage1-*/final"))
+    rep = _binding_probe().main([str(stage1), "--world", str(out / "world"), "--steps", "1", "--batch", "2", "--answers", "short", "--fresh-connector"])
+    assert rep["template"] == "vicuna_v1" and rep["fresh_connector"] and rep["answers"] == "short"

@@ -50,6 +50,36 @@ def recipe_texts(recipe: Recipe, names: list[str] | None = None):
                 yield t["content"]
 
 
+def template_texts(recipe: Recipe, n_texts: int) -> list[str]:
+    """The fixed text of the recipe's chat templates (system prompt, role headers), for BPE training
+    (stages that render conversations; LM-pretraining and ASR stages use none).
+
+    A tokenizer trained on the data alone splits headers it never saw into single bytes
+    ("USER:" 5 tokens, " ASSISTANT:" 10); every turn pays them. Real chat tokenizers hold their
+    format in a few tokens, so the headers join the training text about as often as they occur in
+    training (one conversation per text, at least 64 times)."""
+    from omnialign.tokenize.templates import get_template
+
+    out: list[str] = []
+    seen: set[tuple[str, str | None]] = set()
+    for stage in recipe.stages:
+        if stage.type != "multimodal" or stage.template in ("plain", "tokenizer") or (stage.template, stage.system) in seen:
+            continue
+        seen.add((stage.template, stage.system))
+        tmpl = get_template(stage.template, system=stage.system)
+        conv = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
+        header = "".join(s.text for s in tmpl.segments(conv) if s.text)
+        if header.strip():
+            out.extend([header] * max(64, n_texts))
+    return out
+
+
+def recipe_bpe_texts(recipe: Recipe, names: list[str] | None = None) -> list[str]:
+    """Training text of a BPE tokenizer: the named datasets' text plus the stages' template text."""
+    texts = list(recipe_texts(recipe, names))
+    return texts + template_texts(recipe, len(texts) // 4)
+
+
 class Trainer:
     def __init__(self, recipe: Recipe, out_dir: str | Path, *, recipe_yaml: str = "", resume: bool = False, progress: bool = True):
         from accelerate import Accelerator
@@ -85,7 +115,7 @@ class Trainer:
         texts = None
         tcfg = self.recipe.model.tokenizer
         if tokenizer is None and tcfg is not None and tcfg.train_bpe_vocab_size:
-            texts = list(recipe_texts(self.recipe, tcfg.train_bpe_datasets))
+            texts = recipe_bpe_texts(self.recipe, tcfg.train_bpe_datasets)
         model = build_model(self.recipe.model, tokenizer=tokenizer, texts=texts, template=self.recipe.stages[0].template)
         model.spec["trained"] = []
         if self.accelerator.is_main_process and not tok_dir.exists():

@@ -69,9 +69,9 @@ def expand_and_save(recipe: Recipe, out: Path) -> dict:
     t0 = time.time()
     bpe_texts = None
     if cfg.tokenizer is not None and cfg.tokenizer.train_bpe_vocab_size:
-        from omnialign.train.runner import recipe_texts
+        from omnialign.train.runner import recipe_bpe_texts
 
-        bpe_texts = list(recipe_texts(recipe, cfg.tokenizer.train_bpe_datasets))
+        bpe_texts = recipe_bpe_texts(recipe, cfg.tokenizer.train_bpe_datasets)
     base_tok = build_tokenizer(cfg, bpe_texts)
     texts, pieces = expansion_source(recipe)
     new_tok, report = expand_tokenizer(base_tok, texts, vx.num_new, pieces=pieces, min_frequency=vx.min_frequency)

@@ -6,7 +6,7 @@ Layout of ``out_dir``::
     videos/{clip}.mp4             train, val and benchmark clips          (video=True)
     speech/{lang}/{qid}.wav       spoken questions + speech/transcripts.jsonl (speech=True)
     captions_train.json captions_val.json      stage-1 captions (LLaVA format)
-    instruct_train.json instruct_val.json      object/location/atmosphere/conversation/mcq items
+    instruct_train.json instruct_val.json      object/location/atmosphere/conversation/mcq/vqa items
     video_train.json video_val.json            clip captions, motion questions, motion MCQ
     scenes_train.json scenes_val.json          scene annotations (objects: colour, shape, size, grid cell;
                                                atmosphere; word), like a detection dataset's labels
@@ -41,18 +41,20 @@ from omnialign.data.mcq_format import write_mcq_tsv
 from omnialign.errors import ConfigError
 from omnialign.world import bench as bench_mod
 from omnialign.world.lang import ALL_LANGUAGES, get_language
-from omnialign.world.qa import clip_plan, render_plan, scene_plan
+from omnialign.world.qa import clip_plan, conversation_turns, render_plan, scene_plan, vqa_item
 from omnialign.world.questions import IMAGE_CATEGORIES, make_query
 from omnialign.world.render import font_available, render_clip, render_scene
 from omnialign.world.scene import sample_clip, sample_scene, scene_rng
 from omnialign.world.spec import ATMOSPHERES, COLOURS, FONT_PATH, SHAPES, SIZES, WORDS, Scene
 
-WORLD_VERSION = 3  # 2: scenes_{train,val}.json annotations; 3: conversation_turns / conversation_mcq options
+WORLD_VERSION = 4  # 2: scenes_{train,val}.json annotations; 3: conversation_turns / conversation_mcq options; 4: vqa items
 DEFAULT_SIZE = 2000
 DEFAULT_IMAGE_SIZE = 64
 N_FRAMES = 8
 DEFAULT_CONVERSATION_TURNS = 3
 DEFAULT_CONVERSATION_MCQ = 0.0
+DEFAULT_VQA_TURNS = 4  # world/qa.py vqa_item: short-answer and MCQ turns per training scene
+DEFAULT_VQA_MCQ = 0.5
 OUTPUT_DIRS = ("images", "videos", "speech", "bench")
 
 
@@ -69,6 +71,9 @@ class WorldConfig(BaseModel):
     mcq_answer: Literal["letter", "option"] = "option"  # training MCQ answers: "B" or "red square (B)" (world/qa.py)
     conversation_turns: int = Field(DEFAULT_CONVERSATION_TURNS, ge=2, le=32, description="turns of each training scene's conversation item")
     conversation_mcq: float = Field(DEFAULT_CONVERSATION_MCQ, ge=0, le=1, description="share of conversation turns asked as MCQ prompts")
+    vqa_turns: int = Field(DEFAULT_VQA_TURNS, ge=0, le=32, description="turns of each scene's VQA item (0: no VQA items)")
+    vqa_mcq: float = Field(DEFAULT_VQA_MCQ, ge=0, le=1, description="share of VQA turns asked as MCQ prompts")
+    vqa_items: int = Field(1, ge=0, le=16, description="VQA items per training scene")
 
     @field_validator("languages")
     @classmethod
@@ -191,6 +196,9 @@ def build_world(
     mcq_answer: str = "option",
     conversation_turns: int = DEFAULT_CONVERSATION_TURNS,
     conversation_mcq: float = DEFAULT_CONVERSATION_MCQ,
+    vqa_turns: int = DEFAULT_VQA_TURNS,
+    vqa_mcq: float = DEFAULT_VQA_MCQ,
+    vqa_items: int = 1,
     progress: bool = True,
 ) -> dict:
     """Build (or reuse) the world in ``out_dir`` and return its manifest."""
@@ -201,6 +209,7 @@ def build_world(
             languages=list(languages), size=size, seed=seed, image_size=image_size,
             language_mix=language_mix, video=video, speech=speech, mcq_answer=mcq_answer,
             conversation_turns=conversation_turns, conversation_mcq=conversation_mcq,
+            vqa_turns=vqa_turns, vqa_mcq=vqa_mcq, vqa_items=vqa_items,
         )
     except ValidationError as e:
         err = e.errors()[0]
@@ -257,11 +266,13 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
         item_langs = rng.choices(langs, weights=weights, k=len(plan))
         for item in render_plan(scene, plan, item_langs, cfg.mcq_answer):
             (captions_train if item["type"] == "caption" else instruct_train).append(item)
+        instruct_train.extend(_vqa_items(scene, cfg, langs, weights))
     for scene in val:
         plan = scene_plan(scene, random.Random(f"omnialign-world/{seed}/plan/{scene.id}"), cfg.conversation_turns, cfg.conversation_mcq)
         for lang in langs:
             for item in render_plan(scene, plan, lang, cfg.mcq_answer):
                 (captions_val if item["type"] == "caption" else instruct_val).append(item)
+            instruct_val.extend(_vqa_items(scene, cfg, [lang], [1.0]))
     files = {
         "captions_train.json": captions_train, "captions_val.json": captions_val,
         "instruct_train.json": instruct_train, "instruct_val.json": instruct_val,
@@ -349,6 +360,21 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
     os.replace(tmp, out / "manifest.json")
     _log(progress, f"world ready in {out} ({time.perf_counter() - t0:.1f}s)")
     return manifest
+
+
+def _vqa_items(scene: Scene, cfg: WorldConfig, langs: list[str], weights: list[float]) -> list[dict]:
+    """The scene's ``vqa_items`` VQA items (own random stream: the other items do not change with it);
+    each in one language drawn from the mix (validation: the same questions in every language)."""
+    if cfg.vqa_turns == 0:
+        return []
+    rng = random.Random(f"omnialign-world/{cfg.seed}/vqa/{scene.id}")
+    items = []
+    for i in range(cfg.vqa_items):
+        turns = conversation_turns(scene, rng, cfg.vqa_turns, cfg.vqa_mcq)
+        lang = rng.choices(langs, weights=weights)[0]
+        if turns:
+            items.append(vqa_item(scene, f"{scene.id}-vqa{i}", lang, turns, cfg.mcq_answer))
+    return items
 
 
 def _counts(files: dict[str, list], bench_files: dict[str, list], transcripts: list[dict], n_images: int, n_clips: int) -> dict:

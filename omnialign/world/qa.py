@@ -67,6 +67,32 @@ def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query, answer_style: str
     return _item(src, qid, lang, "mcq", q.kind, [_mcq_turn(get_language(lang), q, answer_style)])
 
 
+# LLaVA-1.5's short-answer prompt ("Answer the question using a single word or phrase."), per language
+SHORT_ANSWER_INSTRUCTIONS: dict[str, str] = {
+    "en": "Answer with a single word or phrase.",
+    "ko": "한 단어나 짧은 구로 답하세요.",
+    "zh": "请用一个词或短语回答。",
+    "pt": "Responda com uma única palavra ou frase.",
+    "ar": "أجب بكلمة واحدة أو عبارة قصيرة.",
+    "tr": "Tek bir kelime veya kısa bir ifadeyle cevap verin.",
+    "ru": "Ответьте одним словом или короткой фразой.",
+}
+
+
+def short_turn(L, q: Query) -> tuple[str, str]:
+    """The question with the language's short-answer instruction, answered by the correct option's text."""
+    return f"{L.question(q)}\n{SHORT_ANSWER_INSTRUCTIONS[L.code]}", L.options(q)[OPTION_LETTERS[q.answer_index]]
+
+
+def vqa_item(src: Scene, qid: str, lang: str, turns: list[tuple[Query, bool]], answer_style: str = "option") -> dict:
+    """LLaVA-1.5-style VQA item: every question a scene's generator asked, grouped into one multi-turn
+    conversation (as LLaVA-1.5 groups VQAv2/GQA questions per image), each turn a short-answer question
+    or, when its flag is set, the MCQ evaluation prompt (answered like :func:`mcq_item`)."""
+    L = get_language(lang)
+    rendered = [_mcq_turn(L, q, answer_style) if as_mcq else short_turn(L, q) for q, as_mcq in turns]
+    return _item(src, qid, lang, "vqa", "vqa", rendered)
+
+
 def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int) -> dict:
     L = get_language(lang)
     if isinstance(src, Clip):

@@ -309,3 +309,52 @@ def test_scene_annotations_round_trip(worlds):
     a, _, _, _ = worlds
     for rec in json.loads((a / "scenes_train.json").read_text()):
         assert {**Scene.from_json(rec).to_json(), "image": rec["image"]} == rec
+
+
+def test_vqa_items_short_answers_and_mcq_turns(tmp_path):
+    """Each training scene gets ``vqa_items`` LLaVA-1.5-style VQA items: distinct questions, short answers
+    that are the correct option's text after the language's short-answer instruction, or MCQ prompts
+    answered 'option (letter)'; validation VQA items are parallel across languages."""
+    from omnialign.world.qa import SHORT_ANSWER_INSTRUCTIONS
+
+    build_world(tmp_path, languages=["en", "ko", "zh"], size=SIZE, seed=SEED, video=False, speech=False, vqa_turns=6, vqa_mcq=0.5, vqa_items=2, progress=False)
+    train = json.loads((tmp_path / "instruct_train.json").read_text())
+    vqa = [it for it in train if it["type"] == "vqa"]
+    assert len({it["scene"] for it in vqa}) == SIZE and len(vqa) == 2 * SIZE
+    n_short = n_mcq = 0
+    for it in vqa:
+        humans = [t["value"].removeprefix("<image>\n") for t in it["conversations"][0::2]]
+        answers = [t["value"] for t in it["conversations"][1::2]]
+        assert it["conversations"][0]["value"].startswith("<image>\n") and 2 <= len(humans) <= 6
+        assert len(set(humans)) == len(humans), it["id"]
+        for h, ans in zip(humans, answers):
+            lines = h.split("\n")
+            if lines[-1] == SHORT_ANSWER_INSTRUCTIONS[it["lang"]]:
+                assert len(lines) == 2 and ans and "(" not in ans
+                n_short += 1
+            else:
+                options = {ln[0]: ln[3:] for ln in lines[1:-1]}
+                text, letter = re.fullmatch(r"(.+) \(([A-D])\)", ans).groups()
+                assert options[letter] == text
+                n_mcq += 1
+    assert 0.3 < n_mcq / (n_mcq + n_short) < 0.7
+    val = [it for it in json.loads((tmp_path / "instruct_val.json").read_text()) if it["type"] == "vqa"]
+    by_qid = {}
+    for it in val:
+        by_qid.setdefault(it["qid"], {})[it["lang"]] = it
+    assert by_qid and all(set(v) == {"en", "ko", "zh"} for v in by_qid.values())
+    for v in by_qid.values():  # same questions: same number of turns and the same MCQ letters in every language
+        shapes = {lang: [re.findall(r"\(([A-D])\)$", t["value"]) for t in it["conversations"][1::2]] for lang, it in v.items()}
+        assert shapes["en"] == shapes["ko"] == shapes["zh"]
+
+
+def test_vqa_items_do_not_change_the_other_items(tmp_path):
+    build_world(tmp_path / "a", languages=["en"], size=16, seed=1, video=False, speech=False, vqa_turns=0, progress=False)
+    build_world(tmp_path / "b", languages=["en"], size=16, seed=1, video=False, speech=False, vqa_turns=4, vqa_items=3, progress=False)
+    a = json.loads((tmp_path / "a" / "instruct_train.json").read_text())
+    b = json.loads((tmp_path / "b" / "instruct_train.json").read_text())
+    assert not [it for it in a if it["type"] == "vqa"]
+    assert [it for it in b if it["type"] != "vqa"] == a
+    assert len([it for it in b if it["type"] == "vqa"]) == 48
+    with pytest.raises(ConfigError, match="vqa_mcq"):
+        build_world(tmp_path / "bad", languages=["en"], size=16, vqa_mcq=1.5, progress=False)
