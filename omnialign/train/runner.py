@@ -56,8 +56,8 @@ def template_texts(recipe: Recipe, n_texts: int) -> list[str]:
 
     A tokenizer trained on the data alone splits headers it never saw into single bytes
     ("USER:" 5 tokens, " ASSISTANT:" 10); every turn pays them. Real chat tokenizers hold their
-    format in a few tokens, so the headers join the training text about as often as they occur in
-    training (one conversation per text, at least 64 times)."""
+    format in a few tokens, so each header joins the training text ``n_texts`` times (at least 64;
+    :func:`recipe_bpe_texts` passes a quarter of the dataset texts)."""
     from omnialign.tokenize.templates import get_template
 
     out: list[str] = []

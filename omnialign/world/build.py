@@ -55,6 +55,7 @@ DEFAULT_CONVERSATION_TURNS = 3
 DEFAULT_CONVERSATION_MCQ = 0.0
 DEFAULT_VQA_TURNS = 4  # world/qa.py vqa_item: short-answer and MCQ turns per training scene
 DEFAULT_VQA_MCQ = 0.5
+DEFAULT_VQA_ITEMS = 1
 OUTPUT_DIRS = ("images", "videos", "speech", "bench")
 
 
@@ -73,7 +74,7 @@ class WorldConfig(BaseModel):
     conversation_mcq: float = Field(DEFAULT_CONVERSATION_MCQ, ge=0, le=1, description="share of conversation turns asked as MCQ prompts")
     vqa_turns: int = Field(DEFAULT_VQA_TURNS, ge=0, le=32, description="turns of each scene's VQA item (0: no VQA items)")
     vqa_mcq: float = Field(DEFAULT_VQA_MCQ, ge=0, le=1, description="share of VQA turns asked as MCQ prompts")
-    vqa_items: int = Field(1, ge=0, le=16, description="VQA items per training scene")
+    vqa_items: int = Field(DEFAULT_VQA_ITEMS, ge=0, le=16, description="VQA items per training scene")
 
     @field_validator("languages")
     @classmethod
@@ -198,7 +199,7 @@ def build_world(
     conversation_mcq: float = DEFAULT_CONVERSATION_MCQ,
     vqa_turns: int = DEFAULT_VQA_TURNS,
     vqa_mcq: float = DEFAULT_VQA_MCQ,
-    vqa_items: int = 1,
+    vqa_items: int = DEFAULT_VQA_ITEMS,
     progress: bool = True,
 ) -> dict:
     """Build (or reuse) the world in ``out_dir`` and return its manifest."""
@@ -266,13 +267,14 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
         item_langs = rng.choices(langs, weights=weights, k=len(plan))
         for item in render_plan(scene, plan, item_langs, cfg.mcq_answer):
             (captions_train if item["type"] == "caption" else instruct_train).append(item)
-        instruct_train.extend(_vqa_items(scene, cfg, langs, weights))
+        instruct_train.extend(vqa_item(scene, qid, lang, turns, cfg.mcq_answer) for qid, turns, lang in _vqa_plan(scene, cfg, langs, weights))
     for scene in val:
         plan = scene_plan(scene, random.Random(f"omnialign-world/{seed}/plan/{scene.id}"), cfg.conversation_turns, cfg.conversation_mcq)
+        vqa_plan = _vqa_plan(scene, cfg, langs, weights)
         for lang in langs:
             for item in render_plan(scene, plan, lang, cfg.mcq_answer):
                 (captions_val if item["type"] == "caption" else instruct_val).append(item)
-            instruct_val.extend(_vqa_items(scene, cfg, [lang], [1.0]))
+            instruct_val.extend(vqa_item(scene, qid, lang, turns, cfg.mcq_answer) for qid, turns, _ in vqa_plan)
     files = {
         "captions_train.json": captions_train, "captions_val.json": captions_val,
         "instruct_train.json": instruct_train, "instruct_val.json": instruct_val,
@@ -362,19 +364,19 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
     return manifest
 
 
-def _vqa_items(scene: Scene, cfg: WorldConfig, langs: list[str], weights: list[float]) -> list[dict]:
-    """The scene's ``vqa_items`` VQA items (own random stream: the other items do not change with it);
-    each in one language drawn from the mix (validation: the same questions in every language)."""
+def _vqa_plan(scene: Scene, cfg: WorldConfig, langs: list[str], weights: list[float]) -> list[tuple[str, list, str]]:
+    """(qid, turns, training language) of the scene's ``vqa_items`` VQA items, from their own random
+    stream (the other items do not change with them); validation renders each in every language."""
     if cfg.vqa_turns == 0:
         return []
     rng = random.Random(f"omnialign-world/{cfg.seed}/vqa/{scene.id}")
-    items = []
+    plan = []
     for i in range(cfg.vqa_items):
         turns = conversation_turns(scene, rng, cfg.vqa_turns, cfg.vqa_mcq)
         lang = rng.choices(langs, weights=weights)[0]
         if turns:
-            items.append(vqa_item(scene, f"{scene.id}-vqa{i}", lang, turns, cfg.mcq_answer))
-    return items
+            plan.append((f"{scene.id}-vqa{i}", turns, lang))
+    return plan
 
 
 def _counts(files: dict[str, list], bench_files: dict[str, list], transcripts: list[dict], n_images: int, n_clips: int) -> dict:

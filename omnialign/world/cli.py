@@ -43,13 +43,13 @@ def register(subparsers) -> None:
     p.add_argument("--conversation-mcq", type=float, default=None, help="share of conversation turns asked as MCQ prompts (default 0)")
     p.add_argument("--vqa-turns", type=int, default=None, help="turns of each training scene's short-answer/MCQ VQA item (default 4; 0: none)")
     p.add_argument("--vqa-mcq", type=float, default=None, help="share of VQA turns asked as MCQ prompts (default 0.5)")
-    p.add_argument("--vqa-items", type=int, default=1, help="VQA items per training scene (default 1)")
+    p.add_argument("--vqa-items", type=int, default=None, help="VQA items per training scene (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from omnialign.world.build import DEFAULT_CONVERSATION_MCQ, DEFAULT_CONVERSATION_TURNS, DEFAULT_IMAGE_SIZE, DEFAULT_SIZE, DEFAULT_VQA_MCQ, DEFAULT_VQA_TURNS, build_world
+    from omnialign.world.build import DEFAULT_CONVERSATION_MCQ, DEFAULT_CONVERSATION_TURNS, DEFAULT_IMAGE_SIZE, DEFAULT_SIZE, DEFAULT_VQA_ITEMS, DEFAULT_VQA_MCQ, DEFAULT_VQA_TURNS, build_world
 
     manifest = build_world(
         args.out,
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         conversation_mcq=args.conversation_mcq if args.conversation_mcq is not None else DEFAULT_CONVERSATION_MCQ,
         vqa_turns=args.vqa_turns if args.vqa_turns is not None else DEFAULT_VQA_TURNS,
         vqa_mcq=args.vqa_mcq if args.vqa_mcq is not None else DEFAULT_VQA_MCQ,
-        vqa_items=args.vqa_items,
+        vqa_items=args.vqa_items if args.vqa_items is not None else DEFAULT_VQA_ITEMS,
         progress=not args.quiet,
     )
     counts = manifest["counts"]
