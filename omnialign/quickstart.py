@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIX = {"en": 0.25, "ko": 0.25, "zh": 0.25, "pt": 0.0625, "ar": 0.0625, "tr": 0.0625, "ru": 0.0625}
 TOWER_EPOCHS = 8
 VQA_ITEMS = 2  # short-answer/MCQ VQA items per training scene (world/qa.py vqa_item)
-MCQ_MAX_NEW_TOKENS = 16  # answers are "option text (letter)": room for the longest option + its letter
+MCQ_ANSWER = "text"  # training MCQs answered with the option's text; VLMEvalKit's rule 4 maps it to its letter
+READING_PER_SCENE = 1  # text-only reading items per training scene in the LM corpus (world/reading.py)
+MCQ_MAX_NEW_TOKENS = 16  # room for the longest option text (+ its letter in the "option" answer style)
 FAST_OVERRIDES = {  # --fast: a smoke run for tests (minutes → seconds); accuracy is not meaningful
     "main": ["stages.0.max_steps=2", "stages.1.max_steps=2", "stages.2.max_steps=3"],
 }
@@ -50,13 +52,23 @@ def _say(msg: str) -> None:
     print(f"[quickstart] {msg}", flush=True)
 
 
-def write_text_corpus(world: Path, out: Path) -> Path:
-    """The world's text as LM-pretraining samples (plain template: the whole text is supervised)."""
+def write_text_corpus(world: Path, out: Path, reading_per_scene: int = READING_PER_SCENE) -> Path:
+    """The world's text as LM-pretraining samples (plain template: the whole text is supervised):
+    captions, instruction text, and ``reading_per_scene`` text-only reading items per training scene
+    (:mod:`omnialign.world.reading`: a caption, then MCQ and short-answer questions about it)."""
+    from omnialign.world.reading import reading_corpus
+    from omnialign.world.spec import Scene
+
     records = []
     for name in ("captions_train.json", "instruct_train.json"):
         for rec in json.loads((world / name).read_text()):
             text = " ".join(t["value"].replace("<image>", "").strip() for t in rec["conversations"])
             records.append({"id": f"{name.split('_')[0]}-{rec['id']}", "conversations": [{"from": "human", "value": ""}, {"from": "gpt", "value": text}]})
+    if reading_per_scene:
+        args = json.loads((world / "manifest.json").read_text())["arguments"]
+        mix = args.get("language_mix") or {l: 1.0 for l in args["languages"]}
+        scenes = [Scene.from_json(r) for r in json.loads((world / "scenes_train.json").read_text())]
+        records += reading_corpus(scenes, list(mix), list(mix.values()), args["seed"], reading_per_scene, answer_style=args.get("mcq_answer", "option"))
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(records, ensure_ascii=False))
     tmp.replace(out)
@@ -129,7 +141,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     _say("1/5 building the world (cached)")
     t = time.time()
     world = out / "world"
-    build_world(world, languages=languages, size=40 if fast else size, seed=seed, language_mix=mix, video=False, speech=False, vqa_items=VQA_ITEMS, progress=progress)
+    build_world(world, languages=languages, size=40 if fast else size, seed=seed, language_mix=mix, video=False, speech=False, vqa_items=VQA_ITEMS, mcq_answer=MCQ_ANSWER, progress=progress)
     timings["world"] = time.time() - t
 
     _say("2/5 stage 0a: pretraining the CLIP vision tower on the world's scene annotations")

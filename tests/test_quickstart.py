@@ -24,6 +24,10 @@ def test_quickstart_fast_end_to_end(tmp_path):
     assert [k.split("-", 1)[1] for k in sorted(curves)] == ["lm-pretrain", "align", "instruct"]
     assert all(len(v) >= 2 for v in curves.values())
     assert (out / "vision-encoder" / "config.json").exists()
+    # the LM corpus holds text-only reading items (caption, then MCQ / short-answer questions)
+    corpus = json.loads((out / "text_corpus.json").read_text())
+    reading = [r for r in corpus if r["id"].startswith("reading-")]
+    assert len(reading) == 40 and all(r["conversations"][1]["value"].count("\n\n") == 3 for r in reading)
     assert (out / "hf-llava" / "config.json").exists()
     assert (out / "eval" / "mmmb" / "accuracy_heatmap.png").exists()
     # a second call reuses every cached step and reproduces the report

@@ -56,12 +56,13 @@ def free_item(src: Scene | Clip, qid: str, lang: str, q: Query, kind: str | None
     return _item(src, qid, lang, kind or TYPE_OF_KIND.get(q.kind, "video"), q.kind, [(L.question(q), L.answer(q))])
 
 
-MCQ_ANSWER_STYLES = ("letter", "option")
+MCQ_ANSWER_STYLES = ("letter", "option", "text")
 
 
 def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query, answer_style: str = "option") -> dict:
     """The evaluation prompt (question, lettered options, language instruction) answered by the
-    bare letter (``letter``) or by the option's text and its letter (``option``)."""
+    bare letter (``letter``), the option's text and its letter (``option``) or its text alone
+    (``text``; VLMEvalKit's ``can_infer_text`` maps it to the letter)."""
     if answer_style not in MCQ_ANSWER_STYLES:
         raise ValueError(f"mcq answer style must be one of {MCQ_ANSWER_STYLES}, got {answer_style!r}")
     return _item(src, qid, lang, "mcq", q.kind, [_mcq_turn(get_language(lang), q, answer_style)])
@@ -105,7 +106,16 @@ def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int) -> d
 def _mcq_turn(L, q: Query, answer_style: str) -> tuple[str, str]:
     options = L.options(q)
     letter = OPTION_LETTERS[q.answer_index]
-    return build_mcq_prompt(L.question(q), options, L.code), letter if answer_style == "letter" else f"{options[letter]} ({letter})"
+    return build_mcq_prompt(L.question(q), options, L.code), mcq_answer(options, letter, answer_style)
+
+
+def mcq_answer(options: dict[str, str], letter: str, answer_style: str) -> str:
+    """The training answer to an MCQ in ``answer_style`` (see :data:`MCQ_ANSWER_STYLES`)."""
+    if answer_style == "letter":
+        return letter
+    if answer_style == "text":
+        return options[letter]
+    return f"{options[letter]} ({letter})"
 
 
 def conversation_item(src: Scene, qid: str, lang: str, turns: list, answer_style: str = "option") -> dict:

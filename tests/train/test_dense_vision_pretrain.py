@@ -25,6 +25,9 @@ def test_scene_labels_put_each_object_in_its_cell():
     assert lab["cells"]["colour"] == ["blue", "none", "none", "none", "none", "none", "none", "red", "none"]
     assert lab["cells"]["shape"][7] == "star" and lab["cells"]["size"][0] == "large"
     assert lab["image"] == {"atmosphere": "night", "word": "none"}
+    # every patch, empty or not, is labelled with where it is (position must survive in the features)
+    assert lab["cells"]["row"] == ["row0"] * 3 + ["row1"] * 3 + ["row2"] * 3
+    assert lab["cells"]["col"] == ["col0", "col1", "col2"] * 3
     vocab = label_vocabulary()
     assert all(l in vocab["cells"][a] for a, ls in lab["cells"].items() for l in ls)
 

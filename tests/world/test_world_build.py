@@ -126,6 +126,26 @@ def test_bare_letter_mcq_answers_on_request(tmp_path):
         build_world(tmp_path / "bad", languages=["en"], size=16, mcq_answer="words", progress=False)
 
 
+def test_option_text_mcq_answers_resolve_to_their_letter(tmp_path):
+    """``mcq_answer="text"``: the answer is the option's text alone, and both rule sets map it back
+    to the right letter (PROTOCOLS.md §1 rule 4; exact option match in ours)."""
+    from omnialign.eval.mcq import extract_choice
+
+    build_world(tmp_path, languages=["en", "zh"], size=24, seed=1, video=False, speech=False, mcq_answer="text", progress=False)
+    n = 0
+    for it in json.loads((tmp_path / "instruct_train.json").read_text()):
+        conv = it["conversations"]
+        for human, gpt in zip(conv[::2], conv[1::2]):
+            lines = human["value"].split("\n")
+            options = {l[0]: l[3:] for l in lines if len(l) > 3 and l[0] in "ABCD" and l[1:3] == ". "}
+            if not options:
+                continue
+            letter = extract_choice(gpt["value"], options)
+            assert letter is not None and options[letter] == gpt["value"], (human["value"], gpt["value"])
+            n += 1
+    assert n > 20
+
+
 def test_validation_and_benchmarks_are_parallel_across_languages(worlds):
     a, _, _, _ = worlds
     val = json.loads((a / "instruct_val.json").read_text())
