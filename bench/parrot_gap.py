@@ -393,16 +393,16 @@ def main(argv=None) -> int:
     t0 = time.time()
 
     with contextlib.redirect_stdout(sys.stderr):  # trainers log to stdout; stdout carries only the JSON
-        from omnialign.quickstart import DEFAULT_MIX
+        from omnialign.quickstart import DEFAULT_MIX, MCQ_ANSWER, VQA_ITEMS
         from omnialign.world.build import build_world
 
         log("building the worlds (quickstart mix for the pretrained pieces, English-heavy for instructions)")
         base_mix = {l: DEFAULT_MIX.get(l, 0.0625) for l in args.languages}
         base_world = out / "world-base"
-        build_world(base_world, languages=args.languages, size=size, seed=args.seed, language_mix=base_mix, video=False, speech=False, progress=args.progress)
+        build_world(base_world, languages=args.languages, size=size, seed=args.seed, language_mix=base_mix, video=False, speech=False, vqa_items=VQA_ITEMS, mcq_answer=MCQ_ANSWER, progress=args.progress)
         world_en = out / "world-en"
         build_world(world_en, languages=args.languages, size=size, seed=args.seed,
-                    language_mix=english_heavy_mix(args.languages, args.en_share), video=False, speech=False, progress=args.progress)
+                    language_mix=english_heavy_mix(args.languages, args.en_share), video=False, speech=False, vqa_items=VQA_ITEMS, mcq_answer=MCQ_ANSWER, progress=args.progress)
         vision, align, pieces = pretrained_pieces(args, out, base_world)
 
         runs, secs = {}, {}

@@ -125,10 +125,14 @@ def pretrain_vision_tower(
     from omnialign.world.annotations import label_vocabulary, scene_labels
 
     world, out = Path(world), Path(out)
-    if (out / "config.json").exists() and (out / "pretrain_report.json").exists():
-        return json.loads((out / "pretrain_report.json").read_text())
     label_fn = label_fn or scene_labels
     vocab = vocab or label_vocabulary()
+    if (out / "config.json").exists() and (out / "pretrain_report.json").exists():
+        cached = json.loads((out / "pretrain_report.json").read_text())
+        if set(cached.get("val_accuracy", {})) == {*vocab["cells"], *vocab["image"]}:
+            return cached
+        # a tower cached by an older release learnt other labels (e.g. no patch row/col): retrain it
+        print(f"[omnialign] {out}: cached tower was trained on labels {sorted(cached.get('val_accuracy', {}))}; retraining on {sorted({*vocab['cells'], *vocab['image']})}", flush=True)
     train_recs = json.loads((world / "scenes_train.json").read_text())
     val_recs = json.loads((world / "scenes_val.json").read_text())
     grid = image_size // patch_size

@@ -65,6 +65,11 @@ def test_tower_learns_the_cells_and_loads_in_transformers(world, tmp_path):
     assert feats.mean((0, 1)).norm() < 0.25 * report["centering"]["shared_norm"]
     # a finished directory is returned as is
     assert pretrain_vision_tower(world, out, max_steps=1, progress=False) == report
+    # ... unless it was trained on other labels (a cache from before the row/col heads): retrained
+    stale = {**report, "val_accuracy": {k: v for k, v in report["val_accuracy"].items() if k not in ("row", "col")}}
+    (out / "pretrain_report.json").write_text(json.dumps(stale))
+    again = pretrain_vision_tower(world, out, hidden_size=64, num_layers=2, num_heads=2, max_steps=1, progress=False)
+    assert again["steps"] == 1 and {"row", "col"} <= set(again["val_accuracy"])
 
 
 def test_grid_mismatch_is_a_clear_error(world, tmp_path):
