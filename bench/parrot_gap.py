@@ -14,7 +14,7 @@ Setting (the quickstart world, PROTOCOLS.md §6):
 * **Two arms at the same compute** — the quickstart's stage 2 (instruct: same data order, steps, batch, lr,
   schedule; projector + LLM trained) starting from the same aligned checkpoint:
   ``mlp``: the plain ``mlp2x_gelu`` projector (LLaVA); ``parrot``: the same projector followed by a freshly
-  initialised 6-expert language MoE (``parrot_moe``, code residual, α = 0.1, dense routing), trained with it.
+  initialised 6-expert language MoE (``parrot_moe``, code residual — ``--residual paper`` for the paper's —, α = 0.1, dense routing), trained with it.
   The quickstart tower drops CLS (``select: default``), so the MoE query is the mean visual token
   (``--cls mean``, the documented fallback) and both arms see identical visual tokens and batches;
   ``--cls first`` keeps CLS instead (``select: full``, one more token per image).
@@ -102,7 +102,7 @@ def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, st
 
 # ----------------------------------------------------------------------------- the two arms
 def parrot_options(args) -> dict:
-    return {"num_experts": 6, "expert_type": "swiglu", "residual": "code", "alpha": 0.1, "top_k": None,
+    return {"num_experts": 6, "expert_type": "swiglu", "residual": args.residual, "alpha": 0.1, "top_k": None,
             "aux_loss_weight": 0.0, "cls_source": args.cls, "bypass": False}
 
 
@@ -294,7 +294,7 @@ def markdown(rep: dict, langs: list[str], png_rel: str) -> str:
         f"Quickstart world (size {m['size']}, seed {m['seed']}); pretrained pieces {m['pieces']}. Instruction data: "
         f"{m['instruct_items']} items, language shares " + ", ".join(f"{l} {100 * s:.1f}%" for l, s in m["instruct_share"].items()) + ".",
         f"Both arms: quickstart stage 2 from the same aligned checkpoint, same data order, steps ({m['steps']}), batch, lr. "
-        f"Parrot: fresh 6-expert SwiGLU MoE, code residual, α = 0.1, dense routing, query = {m['cls']} visual token. "
+        f"Parrot: fresh 6-expert SwiGLU MoE, {m.get('residual', 'code')} residual, α = 0.1, dense routing, query = {m['cls']} visual token. "
         f"Compute budget (both arms): {m['steps']} instruct steps of 32 samples; pieces: {m.get('budget', {})}. "
         f"Training time: MLP {m['train_seconds']['mlp']:.0f} s, Parrot {m['train_seconds']['parrot']:.0f} s. "
         f"Eval: MMMB-format plain accuracy (n = {m['mmmb_n']} per language) and MMBench-format CircularEval (n = {m['mmbench_n']}).",
@@ -370,6 +370,8 @@ def main(argv=None) -> int:
     p.add_argument("--en-share", type=float, default=0.9)
     p.add_argument("--languages", default=",".join(LANGS))
     p.add_argument("--cls", choices=("mean", "first"), default="mean")
+    p.add_argument("--residual", choices=("code", "paper"), default="code",
+                   help="MoE residual (PROTOCOLS.md §6): code Σ P_i E_i(H) + α·H (published numbers), paper H + α·Σ P_i E_i(H)")
     p.add_argument("--epochs", type=float, default=None, help="instruct epochs for both arms (default: the quickstart's)")
     # compute budget (≈20 min on 2 CPU cores): the quickstart's own schedule is longer; 0 = the quickstart's
     p.add_argument("--instruct-steps", type=int, default=0, help="cap on instruct optimizer steps per arm (0: the quickstart's epochs, the same compute)")
@@ -413,7 +415,7 @@ def main(argv=None) -> int:
         items = json.loads((world_en / "instruct_train.json").read_text(encoding="utf-8"))
         counts = Counter(it["lang"] for it in items)
         run_info = json.loads((runs["parrot"] / "run.json").read_text())
-        meta = {"command": " ".join(["bench/parrot_gap.py", *(argv if argv is not None else sys.argv[1:])]), "fast": args.fast, "size": size, "seed": args.seed, "pieces": pieces, "cls": args.cls,
+        meta = {"command": " ".join(["bench/parrot_gap.py", *(argv if argv is not None else sys.argv[1:])]), "fast": args.fast, "size": size, "seed": args.seed, "pieces": pieces, "cls": args.cls, "residual": args.residual,
                 "instruct_items": len(items), "instruct_share": {l: round(counts[l] / len(items), 4) for l in args.languages},
                 "steps": run_info["stages"][-1].get("steps"), "train_seconds": secs,
                 "budget": {"instruct_steps": args.instruct_steps, "vision_epochs": args.vision_epochs, "lm_steps": args.lm_steps},

@@ -132,7 +132,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     from omnialign.world.build import build_world
 
     t0 = time.time()
-    out = Path(out)
+    out = Path(out).resolve()  # checkpoints record the tower and world paths: absolute, so they load from any cwd
     out.mkdir(parents=True, exist_ok=True)
     languages = languages or list(DEFAULT_MIX)
     mix = {l: DEFAULT_MIX.get(l, 0.0625) for l in languages}
