@@ -69,6 +69,17 @@ def test_report_compares_gaps_and_categories():
     assert "Parrot's is larger" in worse["reading"]
 
 
+def test_residual_option_reaches_the_moe_and_the_report():
+    import argparse
+
+    pg = load_bench()
+    for residual in ("code", "paper"):
+        assert pg.parrot_options(argparse.Namespace(cls="mean", residual=residual))["residual"] == residual
+        rep = _fake_report(pg, mlp_zh=0.4, parrot_zh=0.7)
+        rep["meta"]["residual"] = residual
+        assert f"SwiGLU MoE, {residual} residual" in pg.markdown(rep, ["en", "zh"], "x.png")
+
+
 @pytest.mark.slow
 def test_fast_run_end_to_end(tmp_path):
     out = tmp_path / "pg"
