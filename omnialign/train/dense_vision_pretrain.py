@@ -129,10 +129,11 @@ def pretrain_vision_tower(
     vocab = vocab or label_vocabulary()
     if (out / "config.json").exists() and (out / "pretrain_report.json").exists():
         cached = json.loads((out / "pretrain_report.json").read_text())
-        if set(cached.get("val_accuracy", {})) == {*vocab["cells"], *vocab["image"]}:
+        cached_labels, labels_now = set(cached.get("val_accuracy", {})), {*vocab["cells"], *vocab["image"]}
+        if cached_labels == labels_now:
             return cached
         # a tower cached by an older release learnt other labels (e.g. no patch row/col): retrain it
-        print(f"[omnialign] {out}: cached tower was trained on labels {sorted(cached.get('val_accuracy', {}))}; retraining on {sorted({*vocab['cells'], *vocab['image']})}", flush=True)
+        print(f"[omnialign] {out}: cached tower was trained on labels {sorted(cached_labels)}; retraining on {sorted(labels_now)}", flush=True)
     train_recs = json.loads((world / "scenes_train.json").read_text())
     val_recs = json.loads((world / "scenes_val.json").read_text())
     grid = image_size // patch_size

@@ -146,19 +146,20 @@ def _query_key(q: Query) -> tuple:
     return (q.kind, q.target, q.other, q.rel, q.cell)
 
 
-def conversation_turns(scene: Scene, rng: random.Random, n_turns: int, mcq_share: float) -> list[tuple[Query, bool]]:
-    """Up to ``n_turns`` distinct questions about ``scene`` (kinds drawn uniformly from
-    :data:`CONVERSATION_KINDS`), each asked as an MCQ turn with probability ``mcq_share``.
+def conversation_turns(scene: Scene, rng: random.Random, n_turns: int, mcq_share: float,
+                       kinds: tuple[str, ...] = CONVERSATION_KINDS, tries_per_turn: int = 4) -> list[tuple[Query, bool]]:
+    """Up to ``n_turns`` distinct questions about ``scene`` (kinds drawn uniformly from ``kinds``,
+    ``tries_per_turn * n_turns`` draws at most), each asked as an MCQ turn with probability ``mcq_share``.
 
     A long conversation is how the world teaches *binding* ("which image token is the triangle?")
     at a small token cost: the image tokens are paid once per scene, each further turn is one more
     object-level question (LLaVA's own conversation data has 3–10 turns per image)."""
     turns: list[tuple[Query, bool]] = []
     seen: set[tuple] = set()
-    for _ in range(4 * n_turns):
+    for _ in range(tries_per_turn * n_turns):
         if len(turns) == n_turns:
             break
-        q = make_query(rng.choice(CONVERSATION_KINDS), scene, rng)
+        q = make_query(rng.choice(kinds), scene, rng)
         if q is None or _query_key(q) in seen:
             continue
         seen.add(_query_key(q))

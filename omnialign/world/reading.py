@@ -4,20 +4,19 @@ A real LLM arrives at LLaVA's stage 1 already able to answer a multiple-choice q
 options, pick the one it means, say its letter — because exam-style text is in its pretraining data.
 The quickstart's small LM is pretrained only on the world's captions and instructions, where an
 answer never depends on anything in the text before it, so it never learns that skill; its visual
-answers then name the right option with the wrong letter ("fog (A)" where fog is C). These items
-give it the skill in text, with no image: the MMBench prompt with the scene's caption as its hint,
-answered in the training MCQ style (``"fog (C)"``), or a short-answer question. The questions are
-the world's own (:func:`omnialign.world.questions.make_query`), in every language of the world.
+answers then named the right option with the wrong letter ("fog (A)" where fog is C). These items
+give it the skill in text, with no image: the scene's caption, then questions about it — the
+evaluation's MCQ prompt answered in the world's MCQ answer style, or a short-answer question. The
+questions are the world's own (:func:`omnialign.world.qa.conversation_turns`), in every language of
+the world.
 """
 
 from __future__ import annotations
 
 import random
 
-from omnialign.data.mcq_format import OPTION_LETTERS, build_mcq_prompt
 from omnialign.world.lang import get_language
-from omnialign.world.qa import _query_key, mcq_answer, short_turn
-from omnialign.world.questions import make_query
+from omnialign.world.qa import _mcq_turn, conversation_turns, short_turn
 from omnialign.world.spec import Scene
 
 # Every image question whose answer the caption states; "nearest" needs distances the caption's
@@ -29,20 +28,8 @@ def reading_text(scene: Scene, lang: str, rng: random.Random, n_questions: int =
     """The scene's caption followed by ``n_questions`` distinct questions and their answers (MCQs
     answered in the world's ``answer_style``, :func:`omnialign.world.qa.mcq_answer`)."""
     L = get_language(lang)
-    blocks, seen = [], set()
-    for _ in range(8 * n_questions):
-        if len(blocks) == n_questions:
-            break
-        q = make_query(rng.choice(READING_KINDS), scene, rng)
-        if q is None or _query_key(q) in seen:
-            continue
-        seen.add(_query_key(q))
-        options = L.options(q)
-        letter = OPTION_LETTERS[q.answer_index]
-        if rng.random() < mcq_share:
-            blocks.append(f"{build_mcq_prompt(L.question(q), options, L.code)}\n{mcq_answer(options, letter, answer_style)}")
-        else:
-            blocks.append("\n".join(short_turn(L, q)))
+    turns = conversation_turns(scene, rng, n_questions, mcq_share, kinds=READING_KINDS, tries_per_turn=8)
+    blocks = ["\n".join(_mcq_turn(L, q, answer_style) if as_mcq else short_turn(L, q)) for q, as_mcq in turns]
     return "\n\n".join([L.caption(scene), *blocks])
 
 
