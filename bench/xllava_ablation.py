@@ -88,7 +88,7 @@ def quickstart_inputs(args, out: Path) -> tuple[Path, Path, str]:
             tmp.replace(vision_copy)
         return (qs / "world").resolve(), vision_copy.resolve(), f"reused from {qs}"
     # the quickstart's steps 1–2 (world, captioning-pretrained tower), made here
-    from omnialign.quickstart import DEFAULT_MIX, TOWER_EPOCHS
+    from omnialign.quickstart import DEFAULT_MIX, MCQ_ANSWER, TOWER_EPOCHS, VQA_ITEMS
     from omnialign.train.dense_vision_pretrain import pretrain_vision_tower
     from omnialign.world.build import build_world
 
@@ -97,7 +97,7 @@ def quickstart_inputs(args, out: Path) -> tuple[Path, Path, str]:
     langs = list(DEFAULT_MIX)
     world = where / "world"
     build_world(world, languages=langs, size=QUICK["world_size"] if args.quick else args.world_size, seed=args.seed,
-                language_mix=DEFAULT_MIX, video=False, speech=False, progress=args.progress)
+                language_mix=DEFAULT_MIX, video=False, speech=False, vqa_items=VQA_ITEMS, mcq_answer=MCQ_ANSWER, progress=args.progress)
     pretrain_vision_tower(world, vision_copy, epochs=TOWER_EPOCHS, seed=args.seed, max_steps=3 if args.quick else None, progress=args.progress)
     vision = vision_copy
     return world.resolve(), vision.resolve(), f"built in {where}" + (" (quick: tiny world, 2-step tower)" if args.quick else "")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from omnialign.errors import ConfigError
 
@@ -250,9 +250,17 @@ class Recipe(Strict):
     name: str
     description: str = ""
     seed: int = 0
+    # autocast of every training forward pass (weights and optimizer state stay float32, as LLaVA's --bf16):
+    # bf16 runs on CUDA and on CPUs with AMX/AVX-512-BF16 (bench/mixed_precision.py measures the gain)
+    mixed_precision: Literal["fp32", "bf16"] = "fp32"
     model: ModelConfig
     data: DataConfig
     stages: list[StageConfig] = Field(min_length=1)
+
+    @field_validator("mixed_precision", mode="before")
+    @classmethod
+    def _no_means_fp32(cls, v):
+        return "fp32" if v in (False, None, "no") else v  # accelerate's "no" (YAML reads a bare no as false)
 
     @model_validator(mode="after")
     def _refs(self):
@@ -323,7 +331,20 @@ def load_recipe(path: str | Path, variables: dict[str, str] | None = None, overr
             _set_path(raw, k, yaml.safe_load(v))
         except (KeyError, IndexError, ValueError, TypeError) as e:
             raise ConfigError(f"override {ov!r}: no such field ({e})") from None
-    return validate_recipe(raw, str(path))
+    return pin_local_paths(validate_recipe(raw, str(path)))
+
+
+def pin_local_paths(recipe: Recipe) -> Recipe:
+    """Make every model reference (``name_or_path`` of the LLM, tokenizer and encoders) that names an
+    existing local file or directory absolute, as transformers would resolve it from this cwd.
+    Checkpoints record these references and load the frozen parts from them: a relative path would
+    break as soon as the checkpoint is loaded from another directory. Hub ids are left as they are."""
+    m = recipe.model
+    for part in (m.llm, m.tokenizer, m.image_encoder, m.audio_encoder):
+        ref = getattr(part, "name_or_path", None)
+        if ref and not Path(ref).is_absolute() and Path(ref).exists():
+            part.name_or_path = str(Path(ref).resolve())
+    return recipe
 
 
 def validate_recipe(raw: dict, source: str = "<recipe>") -> Recipe:

@@ -96,6 +96,11 @@ class Trainer:
             raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose a new --out")
         self.out.mkdir(parents=True, exist_ok=True)
 
+    def autocast(self):
+        """The recipe's mixed precision for a training forward pass (the loss is computed in float32)."""
+        on = self.recipe.mixed_precision == "bf16"
+        return torch.autocast(device_type=self.accelerator.device.type, dtype=torch.bfloat16, enabled=on)
+
     # -------------------------------------------------------------- model
     def build(self):
         torch.manual_seed(self.recipe.seed)
@@ -271,7 +276,8 @@ class Trainer:
                 sync = mi == len(micro) - 1
                 ctx = acc.no_sync(wrapped) if not sync else _null()
                 with ctx:
-                    out = wrapped(**inputs, return_logits=False)
+                    with self.autocast():
+                        out = wrapped(**inputs, return_logits=False)
                     loss = out.loss_sum * (self.world / max(n_sup, 1))
                     if out.aux_loss is not None:
                         loss = loss + out.aux_loss * (len(mb) / len(batch))
