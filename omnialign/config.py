@@ -331,12 +331,12 @@ def load_recipe(path: str | Path, variables: dict[str, str] | None = None, overr
             _set_path(raw, k, yaml.safe_load(v))
         except (KeyError, IndexError, ValueError, TypeError) as e:
             raise ConfigError(f"override {ov!r}: no such field ({e})") from None
-    return pin_local_paths(validate_recipe(raw, str(path)))
+    return validate_recipe(raw, str(path))
 
 
 def pin_local_paths(recipe: Recipe) -> Recipe:
     """Make every model reference (``name_or_path`` of the LLM, tokenizer and encoders) that names an
-    existing local file or directory absolute, as transformers would resolve it from this cwd.
+    existing local file or directory absolute (every recipe passes here: YAML files and recipes built in code), as transformers would resolve it from this cwd.
     Checkpoints record these references and load the frozen parts from them: a relative path would
     break as soon as the checkpoint is loaded from another directory. Hub ids are left as they are."""
     m = recipe.model
@@ -348,8 +348,9 @@ def pin_local_paths(recipe: Recipe) -> Recipe:
 
 
 def validate_recipe(raw: dict, source: str = "<recipe>") -> Recipe:
+    """A validated recipe (errors name ``source`` and the field), local model paths made absolute."""
     try:
-        return Recipe.model_validate(raw)
+        return pin_local_paths(Recipe.model_validate(raw))
     except ValidationError as e:
         lines = []
         for err in e.errors():

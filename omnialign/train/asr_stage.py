@@ -111,8 +111,9 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
         for k in range(0, len(batch), stage.micro_batch):
             mb = [items[j] for j in batch[k : k + stage.micro_batch]]
             media = audio_inputs([(it.media["audio"][0], it) for it in mb], torch.arange(len(mb)))
-            feats, mask = model.media_features("audio", media)
-            out = asr_loss(conn, head, feats, None if mask is None else mask.to(feats.device), [it.input_ids for it in mb])
+            with trainer.autocast():  # the encoder; CIF's integrate-and-fire and the head stay float32
+                feats, mask = model.media_features("audio", media)
+            out = asr_loss(conn, head, feats.float(), None if mask is None else mask.to(feats.device), [it.input_ids for it in mb])
             # global normalisation: head loss by the batch's supervised units, quantity loss by its samples
             loss = out.ce * (out.n_tokens / n_units) + conn.quantity_loss_weight * out.quantity * (len(mb) / len(batch))
             loss.backward()

@@ -95,7 +95,8 @@ def run_lm_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
         loss_acc = 0.0
         for i in range(0, rows.shape[0], stage.micro_batch):
             ids = rows[i : i + stage.micro_batch].to(acc.device)
-            logits = llm(input_ids=ids, use_cache=False).logits[:, :-1].float()
+            with trainer.autocast():
+                logits = llm(input_ids=ids, use_cache=False).logits[:, :-1].float()
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="sum")
             acc.backward(loss * (trainer.world / n_total))
             loss_acc += float(loss.detach())

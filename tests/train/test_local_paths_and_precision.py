@@ -1,7 +1,6 @@
 """Recipes record local model paths absolute (checkpoints load from any cwd); bf16 autocast training."""
 
 import json
-import os
 
 import pytest
 import torch
@@ -86,3 +85,28 @@ def test_bf16_training_autocasts_the_llm_and_tracks_fp32(tmp_path, toy_data, rep
     assert all(torch.isfinite(torch.tensor(losses["bf16"])))
     # same data, same init: bf16 autocast moves the first loss by rounding only
     assert abs(losses["bf16"][0] - losses["fp32"][0]) / losses["fp32"][0] < 0.02, losses
+
+
+def test_bf16_reaches_lm_pretrain_stages(tmp_path, monkeypatch):
+    """`type: lm_pretrain` stages run their own loop: the recipe's mixed precision applies there too."""
+    import yaml
+    from test_lm_stage import write_recipe
+
+    from omnialign.train.runner import train
+
+    seen = []
+    orig = torch.nn.Linear.forward
+
+    def spy(self, x):
+        y = orig(self, x)
+        if self.training:
+            seen.append(y.dtype)
+        return y
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", spy)
+    p = write_recipe(tmp_path, max_steps=2)
+    raw = yaml.safe_load(p.read_text())
+    raw["mixed_precision"] = "bf16"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    train(p, tmp_path / "out", progress=False)
+    assert seen and set(seen) == {torch.bfloat16}
