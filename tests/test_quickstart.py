@@ -37,6 +37,15 @@ def test_quickstart_fast_end_to_end(tmp_path):
     probe = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "1", "--batch", "4"])
     assert [c["step"] for c in probe["curve"]] == [0, 1, 2]
     assert all(0.0 <= c["accuracy"] <= 1.0 for c in probe["curve"]) and probe["n_val"] > 0
+    assert all(set(c["by_kind"]) <= {"colour", "shape"} and c["by_kind"] for c in probe["curve"])
+    last = probe["curve"][-1]
+    assert min(last["by_kind"].values()) - 1e-4 <= last["accuracy"] <= max(last["by_kind"].values()) + 1e-4
+    assert probe["connector_change"] > 0
+    assert set(probe["variance_shares"]["tower"]) == {"cell", "colour", "shape", "size"}
+    frozen = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "2", "--batch", "4", "--freeze-connector"])
+    assert frozen["connector_change"] == 0.0 and frozen["connector_lr"] is None
+    slow_conn = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "2", "--batch", "4", "--connector-lr", "1e-6"])
+    assert 0 < slow_conn["connector_change"] < probe["connector_change"]
     only_eval = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "0"])
     assert [c["step"] for c in only_eval["curve"]] == [0] and only_eval["curve"][0]["accuracy"] == probe["curve"][0]["accuracy"]
 
@@ -91,6 +100,36 @@ def test_binding_probe_short_answers_are_the_correct_option(tmp_path):
             (obj,) = [o for o in objs if o["shape"] == shape]
             assert a == obj["colour"]
     assert any(q.startswith("Where is") for _, q, _ in short)  # the kinds argument is honoured
+
+
+def test_variance_shares_name_the_attribute_the_tokens_encode():
+    import random
+
+    import torch
+
+    from omnialign.world.spec import COLOURS, SHAPES
+
+    rng = random.Random(0)
+    scenes = [{"objects": [{"row": r, "col": c, "colour": rng.choice(list(COLOURS)), "shape": rng.choice(SHAPES), "size": rng.choice(["large", "small"])}
+                           for r, c in rng.sample([(r, c) for r in range(3) for c in range(3)], rng.randint(1, 4))]} for _ in range(300)]
+    colours, shapes = list(COLOURS), list(SHAPES)
+
+    def tokens(colour_scale: float, shape_scale: float) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(1)
+        t = 0.01 * torch.randn(len(scenes), 9, 16, generator=gen)
+        for i, s in enumerate(scenes):
+            for o in s["objects"]:
+                cell = o["row"] * 3 + o["col"]
+                t[i, cell, colours.index(o["colour"])] += colour_scale
+                t[i, cell, 8 + shapes.index(o["shape"])] += shape_scale
+        return t
+
+    probe = _binding_probe()
+    colour_heavy = probe.variance_shares(tokens(10.0, 0.5), scenes, grid=3)
+    shape_heavy = probe.variance_shares(tokens(0.5, 10.0), scenes, grid=3)
+    assert colour_heavy["colour"] > 0.95 and colour_heavy["shape"] < 0.05 and colour_heavy["cell"] < 0.05
+    assert shape_heavy["shape"] > 0.95 and shape_heavy["colour"] < 0.05
+    assert all(0.0 <= v <= 1.0 for v in (*colour_heavy.values(), *shape_heavy.values()))
 
 
 @pytest.mark.slow
