@@ -42,8 +42,9 @@ def test_quickstart_fast_end_to_end(tmp_path):
     assert min(last["by_kind"].values()) - 1e-4 <= last["accuracy"] <= max(last["by_kind"].values()) + 1e-4
     assert probe["connector_change"] > 0
     assert set(probe["variance_shares"]["tower"]) == {"cell", "colour", "shape", "size"}
-    frozen = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "2", "--batch", "4", "--freeze-connector"])
+    frozen = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "2", "--batch", "4", "--freeze-connector", "--lang", "en,ko"])
     assert frozen["connector_change"] == 0.0 and frozen["connector_lr"] is None
+    assert {k.split(":")[0] for k in frozen["curve"][-1]["by_kind"]} == {"en", "ko"} and frozen["n_val"] > probe["n_val"]
     slow_conn = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "2", "--eval-every", "2", "--batch", "4", "--connector-lr", "1e-6"])
     assert 0 < slow_conn["connector_change"] < probe["connector_change"]
     only_eval = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "0"])
