@@ -158,9 +158,13 @@ def qs_stage(qs: dict, name: str) -> dict:
     raise SystemExit(f"recipes/quickstart.yaml has no stage {name!r} (stages: {[s['name'] for s in qs['stages']]})")
 
 
+# LM-pretraining optimiser settings (the quickstart's former stage 0) when its recipe has no lm_pretrain stage
+LM_STAGE_DEFAULTS = {"lr": {"default": 2.0e-3}, "warmup_ratio": 0.05, "global_batch": 32, "micro_batch": 32}
+
+
 def lm_stage(name: str, datasets: list[str], mix: dict[str, float], heldout: dict[str, str], steps: int, args, qs: dict) -> dict:
     """An lm_pretrain stage with the quickstart's LM-pretraining optimiser settings."""
-    s0 = qs["stages"][0]
+    s0 = next((s for s in qs["stages"] if s.get("type") == "lm_pretrain"), LM_STAGE_DEFAULTS)
     return {"name": name, "type": "lm_pretrain", "datasets": datasets, "mix": mix, "heldout": heldout, "train": ["llm"],
             "lr": dict(s0.get("lr", {"default": 2e-3})), "warmup_ratio": s0.get("warmup_ratio", 0.05), "schedule": "cosine",
             "max_steps": steps, "global_batch": QUICK["global_batch"] if args.quick else s0.get("global_batch", 32),

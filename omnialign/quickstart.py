@@ -4,7 +4,7 @@
 2. stage 0a: pretrain a CLIP-architecture vision tower on the world's scene annotations (a linear
    head per attribute on each patch token, one patch per grid cell) and save it as a transformers
    ``CLIPVisionModel`` (no CLIP weights install offline);
-3. train ``recipes/quickstart.yaml``: stage 0 LM pretraining on the world's text, then LLaVA-1.5
+3. train ``recipes/quickstart.yaml`` (BPE on the world's text, a small Llama from scratch): LLaVA-1.5
    stage 1 (projector alignment, frozen cached encoder) and stage 2 (instruction tuning);
 4. evaluate on the parallel MMMB-format benchmarks (plain accuracy) and the MMBench-format ones
    (CircularEval) in every language, print a table and sample answers, write ``report.json``;
@@ -27,7 +27,7 @@ MCQ_ANSWER = "text"  # training MCQs answered with the option's text; VLMEvalKit
 READING_PER_SCENE = 1  # text-only reading items per training scene in the LM corpus (world/reading.py)
 MCQ_MAX_NEW_TOKENS = 16  # room for the longest option text (+ its letter in the "option" answer style)
 FAST_OVERRIDES = {  # --fast: a smoke run for tests (minutes → seconds); accuracy is not meaningful
-    "main": ["stages.0.max_steps=2", "stages.1.max_steps=2", "stages.2.max_steps=3"],
+    "main": ["stages.0.max_steps=2", "stages.1.max_steps=3"],
 }
 
 
@@ -53,7 +53,8 @@ def _say(msg: str) -> None:
 
 
 def write_text_corpus(world: Path, out: Path, reading_per_scene: int = READING_PER_SCENE) -> Path:
-    """The world's text as LM-pretraining samples (plain template: the whole text is supervised):
+    """The world's text, which trains the quickstart's BPE (LLaVA-format records with the whole text in the
+    assistant turn, so a recipe can also LM-pretrain on it with the plain template):
     captions, instruction text, and ``reading_per_scene`` text-only reading items per training scene
     (:mod:`omnialign.world.reading`: a caption, then MCQ and short-answer questions about it)."""
     from omnialign.world.reading import reading_corpus
@@ -151,7 +152,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     tower = pretrain_vision_tower(world, vision, epochs=TOWER_EPOCHS, seed=seed, max_steps=3 if fast else None, progress=progress)
     timings["vision_pretrain"] = time.time() - t
 
-    _say("3/5 stages 0–2: LM pretraining, projector alignment, instruction tuning")
+    _say("3/5 stages 1–2: projector alignment, instruction tuning")
     t = time.time()
     corpus = out / "text_corpus.json"
     if not corpus.exists():

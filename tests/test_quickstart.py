@@ -21,7 +21,7 @@ def test_quickstart_fast_end_to_end(tmp_path):
     assert set(saved["mmbench"]["circular_accuracy"]) == {"en", "ko", "zh"}
     assert saved["seconds"] > 0 and set(saved["timings"]) >= {"world", "vision_pretrain", "train", "eval"}
     curves = saved["loss_curve"]
-    assert [k.split("-", 1)[1] for k in sorted(curves)] == ["lm-pretrain", "align", "instruct"]
+    assert [k.split("-", 1)[1] for k in sorted(curves)] == ["align", "instruct"]
     assert all(len(v) >= 2 for v in curves.values())
     assert (out / "vision-encoder" / "config.json").exists()
     # the LM corpus holds text-only reading items (caption, then MCQ / short-answer questions)
