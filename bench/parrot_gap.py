@@ -5,8 +5,8 @@
 Setting (the quickstart world, PROTOCOLS.md §6):
 
 * **Pretrained pieces, shared by both arms** — the quickstart's dense-label-pretrained CLIP tower and its
-  LM-pretrained + projector-aligned checkpoint (``recipes/quickstart.yaml`` stages 0–1, multilingual world
-  text). Reused from ``--quickstart DIR`` when ``omnialign quickstart`` already ran there; otherwise trained
+  projector-aligned checkpoint (``recipes/quickstart.yaml``'s stages before instruct; LM pretraining on the
+  multilingual world text when the recipe has it — it no longer does since 2026-12-01). Reused from ``--quickstart DIR`` when ``omnialign quickstart`` already ran there; otherwise trained
   here with the quickstart's own recipes and helpers (stage 2 of the quickstart is not needed).
 * **English-heavy instruction data** — a world with the same seed and size (same scenes, images and
   benchmarks) whose training items are drawn 90% English, the rest split evenly over zh, pt, ar, tr, ru
@@ -42,8 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 LANGS = ["en", "zh", "pt", "ar", "tr", "ru", "ko"]  # MMMB's six + Korean
 ARMS = ("mlp", "parrot")
-FAST = {"size": 40, "pretrain": ["stages.0.max_steps=2", "stages.1.max_steps=2"],
-        "instruct_steps": 3, "limit": 8}
+FAST = {"size": 40, "pretrain_steps": 2, "instruct_steps": 3, "limit": 8}
 
 
 def log(msg: str) -> None:
@@ -60,7 +59,8 @@ def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, st
     """(vision tower dir, stage-1 aligned checkpoint, where they came from)."""
     qs = Path(args.quickstart) if args.quickstart else None
     if qs is not None and not args.fast:
-        vision, align = qs / "vision-encoder", qs / "run" / "stage1-align" / "final"
+        vision = qs / "vision-encoder"
+        align = next(iter(sorted((qs / "run").glob("stage*-align"))), qs / "run" / "stage0-align") / "final"
         if (vision / "config.json").exists() and (align / "omnialign.json").exists():
             import shutil
 
@@ -84,20 +84,25 @@ def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, st
     corpus = out / "text_corpus.json"
     if not corpus.exists():
         write_text_corpus(base_world, corpus)
-    # recipes/quickstart.yaml without its instruct stage: LM pretraining + projector alignment
+    # recipes/quickstart.yaml without its instruct stage (projector alignment, and LM pretraining when it has one)
     raw = yaml.safe_load((REPO / "recipes/quickstart.yaml").read_text(encoding="utf-8"))
-    raw["stages"] = [s for s in raw["stages"] if s["name"] in ("lm-pretrain", "align")]
+    raw["stages"] = raw["stages"][: next(i for i, s in enumerate(raw["stages"]) if s["name"] == "instruct")]
     raw["name"] = "quickstart-pretrain"
     recipe = out / "quickstart-pretrain.yaml"
     recipe.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     run = out / "base-run"
+    overrides = list(seed_ov)
+    if args.fast:
+        overrides += [f"stages.{i}.max_steps={FAST['pretrain_steps']}" for i in range(len(raw["stages"]))]
+    elif args.lm_steps:
+        overrides += [f"stages.{i}.max_steps={args.lm_steps}" for i, s in enumerate(raw["stages"]) if s["name"] == "lm-pretrain"]
     if not (run / "run.json").exists():
-        log("stages 0–1: LM pretraining on the world's text, projector alignment (recipes/quickstart.yaml)")
+        log(f"stages {[s['name'] for s in raw['stages']]} of recipes/quickstart.yaml")
         train(recipe, run, resume=(run / "tokenizer").exists(),
               variables={"world": str(base_world.resolve()), "vision": str(vision), "corpus": str(corpus.resolve())},
-              overrides=seed_ov + (FAST["pretrain"] if args.fast else [f"stages.0.max_steps={args.lm_steps}"] if args.lm_steps else []),
-              progress=args.progress)
-    return vision, (run / "stage1-align" / "final").resolve(), f"trained in {out}"
+              overrides=overrides, progress=args.progress)
+    align_index = next(i for i, s in enumerate(raw["stages"]) if s["name"] == "align")
+    return vision, (run / f"stage{align_index}-align" / "final").resolve(), f"trained in {out}"
 
 
 # ----------------------------------------------------------------------------- the two arms
