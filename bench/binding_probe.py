@@ -150,16 +150,16 @@ def main(argv: list[str] | None = None) -> dict:
         for mod in model.connectors.modules():
             if hasattr(mod, "reset_parameters"):
                 mod.reset_parameters()
-    feats, items = {}, {}
+    feats, items, scenes_of = {}, {}, {}
+    langs = [l.strip() for l in args.lang.split(",") if l.strip()]
     for split in ("train", "val"):
-        scenes = json.loads((world / f"scenes_{split}.json").read_text())
+        scenes = scenes_of[split] = json.loads((world / f"scenes_{split}.json").read_text())
         chunks = []
         with torch.no_grad():
             for i in range(0, len(scenes), 256):
                 media = model.prepare_media([[Image.open(world / s["image"]).convert("RGB")] for s in scenes[i : i + 256]])
                 chunks.append(model.media_features("image", media["image"])[0])
         feats[split] = torch.cat(chunks)
-        langs = [l.strip() for l in args.lang.split(",") if l.strip()]
         items[split] = [(k, q, a, kind if len(langs) == 1 else f"{lang}:{kind}") for lang in langs
                         for k, q, a, kind in probe_items(scenes, lang, args.seed + (split == "val"), tuple(args.kinds.split(",")), args.answers, with_kind=True)]
         log(f"{split}: {len(scenes)} scenes, {len(items[split])} questions")
@@ -196,21 +196,25 @@ def main(argv: list[str] | None = None) -> dict:
         model.train()
         return ok / len(items["val"]), {k: round(sum(v) / len(v), 4) for k, v in per_kind.items()}
 
-    conn_params = [] if args.freeze_connector else list(model.connectors.parameters())
-    params = [*model.llm.parameters(), *conn_params]
+    conn_lr = None if args.freeze_connector else (args.connector_lr if args.connector_lr is not None else args.lr)
     for prm in model.connectors.parameters():
-        prm.requires_grad_(not args.freeze_connector)
-    for prm in params:
+        prm.requires_grad_(conn_lr is not None)
+    for prm in model.llm.parameters():
         prm.requires_grad_(True)
     conn_start = [prm.detach().clone() for prm in model.connectors.parameters()]
     groups = [{"params": list(model.llm.parameters())}]
-    if conn_params:
-        groups.append({"params": conn_params, "lr": args.connector_lr if args.connector_lr is not None else args.lr})
+    if conn_lr is not None:
+        groups.append({"params": list(model.connectors.parameters()), "lr": conn_lr})
+    params = [prm for g in groups for prm in g["params"]]
     opt = torch.optim.AdamW(groups, args.lr, weight_decay=0.0)
+
+    def connector_shares() -> dict[str, float]:
+        with torch.no_grad():
+            return variance_shares(model.connectors["image"](feats["val"]).embeds, scenes_of["val"])
+
     warm = max(1, args.steps // 30)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1 - s / max(1, args.steps)))
-    with torch.no_grad():
-        shares_before = variance_shares(model.connectors["image"](feats["val"]).embeds, json.loads((world / "scenes_val.json").read_text()))
+    shares_before = connector_shares()
     curve, t0 = [], time.time()
     model.train()
     for step in range(args.steps + 1):
@@ -226,13 +230,11 @@ def main(argv: list[str] | None = None) -> dict:
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-    val_scenes = json.loads((world / "scenes_val.json").read_text())
-    with torch.no_grad():
-        shares_after = variance_shares(model.connectors["image"](feats["val"]).embeds, val_scenes)
+    shares_after = connector_shares()
     log(f"connector output variance shares: before {shares_before}, after {shares_after}")
     report = {"checkpoint": str(args.checkpoint), "lang": args.lang, "kinds": args.kinds, "answers": args.answers, "template": args.template or model.template, "fresh_connector": args.fresh_connector,
-              "connector_lr": None if args.freeze_connector else (args.connector_lr if args.connector_lr is not None else args.lr), "freeze_connector": args.freeze_connector,
-              "variance_shares": {"tower": variance_shares(feats["val"], val_scenes), "connector_before": shares_before, "connector_after": shares_after},
+              "connector_lr": conn_lr, "freeze_connector": args.freeze_connector,
+              "variance_shares": {"tower": variance_shares(feats["val"], scenes_of["val"]), "connector_before": shares_before, "connector_after": shares_after},
               "connector_change": round(float(sum((prm.detach() - p0).norm() ** 2 for prm, p0 in zip(model.connectors.parameters(), conn_start)) ** 0.5), 6), "steps": args.steps, "batch": args.batch, "lr": args.lr,
               "n_train": len(items["train"]), "n_val": len(items["val"]), "curve": curve}
     print(json.dumps(report, indent=1, ensure_ascii=False))

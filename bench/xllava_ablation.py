@@ -158,18 +158,16 @@ def qs_stage(qs: dict, name: str) -> dict:
     raise SystemExit(f"recipes/quickstart.yaml has no stage {name!r} (stages: {[s['name'] for s in qs['stages']]})")
 
 
-# LM-pretraining optimiser settings (the quickstart's former stage 0) when its recipe has no lm_pretrain stage
-LM_STAGE_DEFAULTS = {"lr": {"default": 2.0e-3}, "warmup_ratio": 0.05, "global_batch": 32, "micro_batch": 32}
+# LM-pretraining optimiser settings (those of the quickstart's former LM-pretraining stage)
+LM_STAGE = {"lr": 2.0e-3, "warmup_ratio": 0.05, "batch": 32}
 
 
-def lm_stage(name: str, datasets: list[str], mix: dict[str, float], heldout: dict[str, str], steps: int, args, qs: dict) -> dict:
-    """An lm_pretrain stage with the quickstart's LM-pretraining optimiser settings."""
-    s0 = next((s for s in qs["stages"] if s.get("type") == "lm_pretrain"), LM_STAGE_DEFAULTS)
+def lm_stage(name: str, datasets: list[str], mix: dict[str, float], heldout: dict[str, str], steps: int, args) -> dict:
+    """An lm_pretrain stage with the quickstart's former LM-pretraining optimiser settings (``LM_STAGE``)."""
+    batch = QUICK["global_batch"] if args.quick else LM_STAGE["batch"]
     return {"name": name, "type": "lm_pretrain", "datasets": datasets, "mix": mix, "heldout": heldout, "train": ["llm"],
-            "lr": dict(s0.get("lr", {"default": 2e-3})), "warmup_ratio": s0.get("warmup_ratio", 0.05), "schedule": "cosine",
-            "max_steps": steps, "global_batch": QUICK["global_batch"] if args.quick else s0.get("global_batch", 32),
-            "micro_batch": QUICK["global_batch"] if args.quick else s0.get("micro_batch", 32),
-            "max_length": args.max_length}
+            "lr": {"default": LM_STAGE["lr"]}, "warmup_ratio": LM_STAGE["warmup_ratio"], "schedule": "cosine",
+            "max_steps": steps, "global_batch": batch, "micro_batch": batch, "max_length": args.max_length}
 
 
 def text_datasets(paths: dict, langs: list[str]) -> dict:
@@ -185,7 +183,7 @@ def base_recipe(args, qs: dict, paths: dict) -> dict:
         "description": "English-centric base LLM: byte-level BPE and LM pretraining on the world's English text",
         "model": {"llm": {"config": llm_cfg}, "tokenizer": {"train_bpe_vocab_size": bpe, "train_bpe_datasets": ["text_en"]}},
         "data": {"datasets": text_datasets(paths, ["en"])},
-        "stages": [lm_stage("english-pretrain", ["text_en"], {"text_en": 1.0}, {"en": paths["heldout"]["en"]}, args.base_steps, args, qs)],
+        "stages": [lm_stage("english-pretrain", ["text_en"], {"text_en": 1.0}, {"en": paths["heldout"]["en"]}, args.base_steps, args)],
     }
 
 
@@ -210,7 +208,7 @@ def arm_recipe(arm: str, args, qs: dict, paths: dict, base_llm: Path, vision: Pa
     stages = []
     if pretrain:
         stages.append(lm_stage("bilingual-pretrain", [f"text_{l}" for l in langs], bilingual_mix(langs),
-                               {l: paths["heldout"][l] for l in langs}, args.pretrain_steps, args, qs))
+                               {l: paths["heldout"][l] for l in langs}, args.pretrain_steps, args))
     for name, steps in (("align", args.align_steps), ("instruct", args.instruct_steps)):
         st = qs_stage(qs, name)
         st["datasets"] = ["captions" if name == "align" else "instruct"]
