@@ -49,17 +49,27 @@ def test_quickstart_fast_end_to_end(tmp_path):
     assert 0 < slow_conn["connector_change"] < probe["connector_change"]
     only_eval = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "0"])
     assert [c["step"] for c in only_eval["curve"]] == [0] and only_eval["curve"][0]["accuracy"] == probe["curve"][0]["accuracy"]
+    # the lookup probe (bench/lookup_probe.py) trains a bare Llama of the checkpoint's shape on its image tokens
+    for kind, order in (("existence", "question-first"), ("colour", "image-first")):
+        lookup = _bench_module("lookup_probe").main([str(out / "run"), "--world", str(out / "world"), "--kind", kind, "--order", order, "--filler", "2",
+                                                     "--steps", "2", "--eval-every", "1", "--n-train", "64", "--n-val", "32", "--init", "0.08"])
+        assert [c["step"] for c in lookup["curve"]] == [0, 1, 2] and all(0.0 <= c["accuracy"] <= 1.0 for c in lookup["curve"])
+        assert 0.0 < lookup["majority_baseline"] <= 1.0 and lookup["kind"] == kind and lookup["init"] == 0.08
 
 
-def _binding_probe():
+def _bench_module(name: str):
     import importlib.util
 
     from tinymodels import REPO
 
-    spec = importlib.util.spec_from_file_location("binding_probe", REPO / "bench/binding_probe.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / f"bench/{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _binding_probe():
+    return _bench_module("binding_probe")
 
 
 def test_binding_probe_questions_name_the_right_object(tmp_path):
@@ -141,3 +151,32 @@ def test_binding_probe_never_probes_with_the_plain_template(tmp_path):
     stage1 = next((out / "run").glob("stage1-*/final"))
     rep = _binding_probe().main([str(stage1), "--world", str(out / "world"), "--steps", "1", "--batch", "2", "--answers", "short", "--fresh-connector"])
     assert rep["template"] == "vicuna_v1" and rep["fresh_connector"] and rep["answers"] == "short"
+
+
+def test_lookup_probe_items_are_true_of_their_scene():
+    from omnialign.world.spec import COLOURS, GRID, SHAPES
+
+    colours, shapes = list(COLOURS), list(SHAPES)
+    scenes = [{"objects": [{"colour": "red", "shape": "circle"}, {"colour": "blue", "shape": "star"}, {"colour": "red", "shape": "heart"}]},
+              {"objects": [{"colour": "green", "shape": "square"}]}]
+    probe = _bench_module("lookup_probe")
+    exist = probe.lookup_items(scenes, "existence", 400, seed=1)
+    assert {y for *_, y in exist} == {0, 1}
+    for k, c, s, y in exist:
+        present = {(o["colour"], o["shape"]) for o in scenes[k]["objects"]}
+        assert ((colours[c], shapes[s]) in present) == bool(y)
+    for k, c, s, y in probe.lookup_items(scenes, "colour", 100, seed=2):
+        (obj,) = [o for o in scenes[k]["objects"] if o["shape"] == shapes[s]]  # asked by a unique shape
+        assert c == -1 and colours[y] == obj["colour"]
+    for k, c, s, y in probe.lookup_items(scenes, "shape", 100, seed=3):
+        (obj,) = [o for o in scenes[k]["objects"] if o["colour"] == colours[c]]  # "red" is never asked: two red objects
+        assert s == -1 and shapes[y] == obj["shape"] and obj["colour"] != "red"
+    scenes[0]["objects"] = [dict(o, row=i, col=2 - i) for i, o in enumerate(scenes[0]["objects"])]
+    scenes[1]["objects"] = [dict(scenes[1]["objects"][0], row=1, col=1)]
+    for k, c, s, y in probe.lookup_items(scenes, "position", 100, seed=4):
+        (obj,) = [o for o in scenes[k]["objects"] if (o["colour"], o["shape"]) == (colours[c], shapes[s])]
+        assert y == obj["row"] * GRID + obj["col"]
+    with pytest.raises(ValueError, match="kind"):
+        probe.lookup_items(scenes, "relation", 1, seed=0)
+    with pytest.raises(ValueError, match="too few"):
+        probe.lookup_items([{"objects": [{"colour": "red", "shape": "circle"}, {"colour": "red", "shape": "star"}]}], "shape", 5, seed=0)
