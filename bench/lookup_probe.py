@@ -13,6 +13,9 @@ the last position, on sequences
     image-first:     [sink] [image tokens] [colour] [shape] [filler × N] [query]
     question-first:  [sink] [colour] [shape] [filler × N] [image tokens] [query]
 
+(``--filler-at answer`` moves the filler to just before the query: question-first then reads
+``[sink] [colour] [shape] [image tokens] [filler × N] [query]``).
+
 ``--kind existence`` asks "is there a <colour> <shape>?" (yes half the time; a "no" names a pair absent
 from the scene), ``colour`` "what colour is the <shape>?" and ``shape`` "what shape is the <colour>
 object?" (only about objects whose shape / colour is unique in the scene), ``position`` "where is the
@@ -44,6 +47,7 @@ sys.path.insert(0, str(REPO))
 
 KINDS = ("existence", "colour", "shape", "position")
 ORDERS = ("image-first", "question-first")
+FILLER_AT = ("question", "answer")  # filler right after the question, or right before the query position
 
 
 def log(msg: str) -> None:
@@ -102,13 +106,15 @@ def lookup_items(scenes: list[dict], kind: str, n: int, seed: int) -> list[tuple
 class LookupModel:
     """A fresh ``LlamaModel`` over [sink, image tokens, question words, filler, query] + a linear head."""
 
-    def __init__(self, llm_config, n_classes: int, *, init: float, filler: int, order: str, n_colours: int, n_shapes: int):
+    def __init__(self, llm_config, n_classes: int, *, init: float, filler: int, order: str, n_colours: int, n_shapes: int, filler_at: str = "question"):
         import torch
         from transformers import LlamaConfig, LlamaModel
 
         if order not in ORDERS:
             raise ValueError(f"--order {order!r}: one of {', '.join(ORDERS)}")
-        self.order, self.filler = order, filler
+        if filler_at not in FILLER_AT:
+            raise ValueError(f"--filler-at {filler_at!r}: one of {', '.join(FILLER_AT)}")
+        self.order, self.filler, self.filler_at = order, filler, filler_at
         # ids: 0 sink, 1 query, 2.. filler, then colours, then shapes
         self.colour0 = 2 + filler
         self.shape0 = self.colour0 + n_colours
@@ -136,7 +142,11 @@ class LookupModel:
                  emb((self.shape0 + shape_ids.clamp(min=0))[:, None]) if (shape_ids >= 0).any() else None]
         question = [w for w in words if w is not None]
         filler = [emb(torch.arange(2, 2 + self.filler)[None].expand(B, -1))] if self.filler else []
-        parts = [one(0), image_tokens, *question, *filler, one(1)] if self.order == "image-first" else [one(0), *question, *filler, image_tokens, one(1)]
+        after_question, before_query = (filler, []) if self.filler_at == "question" else ([], filler)
+        if self.order == "image-first":
+            parts = [one(0), image_tokens, *question, *after_question, *before_query, one(1)]
+        else:
+            parts = [one(0), *question, *after_question, image_tokens, *before_query, one(1)]
         hidden = self.llm(inputs_embeds=torch.cat(parts, 1)).last_hidden_state[:, -1]
         return self.head(hidden)
 
@@ -149,6 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--order", choices=ORDERS, default="image-first")
     p.add_argument("--init", type=float, default=0.02, help="initializer_range of the fresh Llama (HF default 0.02)")
     p.add_argument("--filler", type=int, default=0, help="fixed tokens between the question and what follows it")
+    p.add_argument("--filler-at", choices=FILLER_AT, default="question", help="where the filler goes: right after the question words, or right before the query position")
     p.add_argument("--image-scale", type=float, default=1.0, help="multiply the image tokens by this (their norm is ~50× a word embedding's in the quickstart)")
     p.add_argument("--layers", type=int, default=None, help="decoder layers (default: the checkpoint LLM's)")
     p.add_argument("--heads", type=int, default=None, help="attention heads (default: the checkpoint LLM's)")
@@ -188,7 +199,7 @@ def main(argv: list[str] | None = None) -> dict:
         shape = copy.deepcopy(shape)
         shape.num_hidden_layers = args.layers or shape.num_hidden_layers
         shape.num_attention_heads = shape.num_key_value_heads = args.heads or shape.num_attention_heads
-    net = LookupModel(shape, n_classes, init=args.init, filler=args.filler, order=args.order, n_colours=len(COLOURS), n_shapes=len(SHAPES))
+    net = LookupModel(shape, n_classes, init=args.init, filler=args.filler, order=args.order, n_colours=len(COLOURS), n_shapes=len(SHAPES), filler_at=args.filler_at)
     params = net.parameters()
     opt = torch.optim.AdamW(params, args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
@@ -217,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-    report = {"checkpoint": str(args.checkpoint), "kind": args.kind, "order": args.order, "init": args.init, "filler": args.filler,
+    report = {"checkpoint": str(args.checkpoint), "kind": args.kind, "order": args.order, "init": args.init, "filler": args.filler, "filler_at": args.filler_at,
               "image_scale": args.image_scale, "layers": shape.num_hidden_layers, "heads": shape.num_attention_heads, "steps": args.steps, "batch": args.batch, "lr": args.lr,
               "majority_baseline": round(majority, 4), "curve": curve}
     print(json.dumps(report, indent=1))

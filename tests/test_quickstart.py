@@ -50,11 +50,11 @@ def test_quickstart_fast_end_to_end(tmp_path):
     only_eval = _binding_probe().main([str(out / "run"), "--world", str(out / "world"), "--steps", "0"])
     assert [c["step"] for c in only_eval["curve"]] == [0] and only_eval["curve"][0]["accuracy"] == probe["curve"][0]["accuracy"]
     # the lookup probe (bench/lookup_probe.py) trains a bare Llama of the checkpoint's shape on its image tokens
-    for kind, order in (("existence", "question-first"), ("colour", "image-first")):
-        lookup = _bench_module("lookup_probe").main([str(out / "run"), "--world", str(out / "world"), "--kind", kind, "--order", order, "--filler", "2",
-                                                     "--steps", "2", "--eval-every", "1", "--n-train", "64", "--n-val", "32", "--init", "0.08"])
+    for kind, order, at in (("existence", "question-first", "answer"), ("colour", "image-first", "question")):
+        lookup = _bench_module("lookup_probe").main([str(out / "run"), "--world", str(out / "world"), "--kind", kind, "--order", order, "--filler", "2", "--filler-at", at,
+                                                     "--steps", "2", "--eval-every", "1", "--n-train", "64", "--n-val", "32", "--init", "0.08", "--heads", "2"])
         assert [c["step"] for c in lookup["curve"]] == [0, 1, 2] and all(0.0 <= c["accuracy"] <= 1.0 for c in lookup["curve"])
-        assert 0.0 < lookup["majority_baseline"] <= 1.0 and lookup["kind"] == kind and lookup["init"] == 0.08
+        assert 0.0 < lookup["majority_baseline"] <= 1.0 and (lookup["kind"], lookup["filler_at"], lookup["init"], lookup["heads"]) == (kind, at, 0.08, 2)
 
 
 def _bench_module(name: str):
