@@ -31,6 +31,8 @@ probe reaches 0.62 (shape 0.91, size 0.89), at connector lr 1e-4 0.56. Starting 
 instead of a fresh one costs ~0.15 (0.46 frozen). Colour-by-shape, position, existence and nearest stay
 low in every arm.
 
+`bench/lookup_probe.py` goes one step further down: a bare Llama on one lookup, no chat format, ~2 min.
+
 Prints one JSON object (the accuracy curve) to stdout; logs go to stderr.
 """
 
