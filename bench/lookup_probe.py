@@ -24,12 +24,12 @@ tokens between the question and what follows it, as a chat prompt's instruction 
 accuracy curve as JSON.
 
 What it showed (2026-12-01, the quickstart's checkpoint, existence, 1,500 steps, batch 32, lr 1e-3):
-HF's default ``initializer_range`` 0.02 learns the lookup slowly (0.64 image-first, 0.70 question-first);
-0.08 (≈ 1/√128 for this width) reaches 0.83 image-first and 0.98 question-first (0.92 by step 500).
-Fifteen filler tokens undo most of it (0.72 image-first, 0.49 question-first): a diffuse attention
-start over a long prompt is what the quickstart's LLM has to climb out of. A single cross-attention
-layer given the question as its query learns the same lookup to 0.93 in 250 steps: the image tokens
-carry the answer.
+HF's default ``initializer_range`` 0.02 barely learns the lookup (0.53 either order); 0.08 (≈ 1/√128 for
+this width) reaches 0.78 image-first and 0.98 question-first (0.92 by step 500). Fifteen filler tokens
+right after the question undo it (0.62 image-first, 0.57 question-first); the same filler between the
+image and the query does not (question-first 0.98): the image tokens must sit next to the question
+words. A one-word lookup (``colour``) is easy either way (0.97 / 0.99). None of this carried over to the
+full quickstart recipe (docs/quickstart_binding.md).
 """
 
 from __future__ import annotations
