@@ -80,6 +80,19 @@ def probe_items(scenes: list[dict], lang: str, seed: int, kinds: tuple[str, ...]
 CELL_ATTRIBUTES = ("cell", "colour", "shape", "size")
 
 
+def scene_features(model, world: Path, scenes: list[dict], batch: int = 256):
+    """The frozen tower's features of every scene's image, [n_scenes, tokens, D], in ``scenes`` order."""
+    import torch
+    from PIL import Image
+
+    chunks = []
+    with torch.no_grad():
+        for i in range(0, len(scenes), batch):
+            media = model.prepare_media([[Image.open(world / s["image"]).convert("RGB")] for s in scenes[i : i + batch]])
+            chunks.append(model.media_features("image", media["image"])[0])
+    return torch.cat(chunks)
+
+
 def variance_shares(tokens, scenes: list[dict], grid: int | None = None) -> dict[str, float]:
     """Share of the variance of occupied cells' image tokens explained by each object attribute.
 
@@ -133,7 +146,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
 
     import torch
-    from PIL import Image
 
     import omnialign
     import omnialign.tokenize.masking as masking
@@ -156,12 +168,7 @@ def main(argv: list[str] | None = None) -> dict:
     langs = [l.strip() for l in args.lang.split(",") if l.strip()]
     for split in ("train", "val"):
         scenes = scenes_of[split] = json.loads((world / f"scenes_{split}.json").read_text())
-        chunks = []
-        with torch.no_grad():
-            for i in range(0, len(scenes), 256):
-                media = model.prepare_media([[Image.open(world / s["image"]).convert("RGB")] for s in scenes[i : i + 256]])
-                chunks.append(model.media_features("image", media["image"])[0])
-        feats[split] = torch.cat(chunks)
+        feats[split] = scene_features(model, world, scenes)
         items[split] = [(k, q, a, kind if len(langs) == 1 else f"{lang}:{kind}") for lang in langs
                         for k, q, a, kind in probe_items(scenes, lang, args.seed + (split == "val"), tuple(args.kinds.split(",")), args.answers, with_kind=True)]
         log(f"{split}: {len(scenes)} scenes, {len(items[split])} questions")

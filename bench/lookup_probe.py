@@ -44,6 +44,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # binding_probe.scene_features
 
 KINDS = ("existence", "colour", "shape", "position")
 ORDERS = ("image-first", "question-first")
@@ -85,21 +86,19 @@ def lookup_items(scenes: list[dict], kind: str, n: int, seed: int) -> list[tuple
                 c, s = rng.choice([(c, s) for c in colours for s in shapes if (c, s) not in present])
                 out.append((k, colours.index(c), shapes.index(s), 0))
             continue
-        if kind == "position":
-            unique = [o for o in objs if sum((p["colour"], p["shape"]) == (o["colour"], o["shape"]) for p in objs) == 1]
-            if unique:
-                o = rng.choice(unique)
-                out.append((k, colours.index(o["colour"]), shapes.index(o["shape"]), o["row"] * grid + o["col"]))
-            continue
-        key = "shape" if kind == "colour" else "colour"
-        unique = [o for o in objs if sum(p[key] == o[key] for p in objs) == 1]
+        # colour: asked by a unique shape; shape: by a unique colour; position: by a unique colour and shape
+        key = {"colour": lambda o: o["shape"], "shape": lambda o: o["colour"], "position": lambda o: (o["colour"], o["shape"])}[kind]
+        unique = [o for o in objs if sum(key(p) == key(o) for p in objs) == 1]
         if not unique:
             continue
         o = rng.choice(unique)
+        c, s = colours.index(o["colour"]), shapes.index(o["shape"])
         if kind == "colour":
-            out.append((k, -1, shapes.index(o["shape"]), colours.index(o["colour"])))
+            out.append((k, -1, s, c))
+        elif kind == "shape":
+            out.append((k, c, -1, s))
         else:
-            out.append((k, colours.index(o["colour"]), -1, shapes.index(o["shape"])))
+            out.append((k, c, s, o["row"] * grid + o["col"]))
     return out
 
 
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
 
     import torch
-    from PIL import Image
+    from binding_probe import scene_features
 
     import omnialign
     from omnialign.world.spec import COLOURS, GRID, SHAPES
@@ -184,12 +183,8 @@ def main(argv: list[str] | None = None) -> dict:
     tokens, items = {}, {}
     for split in ("train", "val"):
         scenes = json.loads((world / f"scenes_{split}.json").read_text())
-        chunks = []
         with torch.no_grad():
-            for i in range(0, len(scenes), 256):
-                media = model.prepare_media([[Image.open(world / s["image"]).convert("RGB")] for s in scenes[i : i + 256]])
-                chunks.append(model.connectors["image"](model.media_features("image", media["image"])[0]).embeds)
-        tokens[split] = torch.cat(chunks) * args.image_scale
+            tokens[split] = model.connectors["image"](scene_features(model, world, scenes)).embeds * args.image_scale
         n = args.n_train if split == "train" else args.n_val
         items[split] = torch.tensor(lookup_items(scenes, args.kind, n, args.seed + (split == "val")))
         log(f"{split}: {len(scenes)} scenes, {n} items, image tokens {tuple(tokens[split].shape[1:])}, mean norm {float(tokens[split].norm(dim=-1).mean()):.3f}")

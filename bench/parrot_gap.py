@@ -55,13 +55,19 @@ def english_heavy_mix(languages: list[str], en_share: float) -> dict[str, float]
 
 
 # ----------------------------------------------------------------------------- pretrained pieces
+def align_checkpoint(run: Path) -> Path | None:
+    """The final checkpoint of a run's ``align`` stage (its directory is ``stage<i>-align``), or None."""
+    found = sorted(run.glob("stage*-align/final"))
+    return found[0] if found else None
+
+
 def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, str]:
     """(vision tower dir, stage-1 aligned checkpoint, where they came from)."""
     qs = Path(args.quickstart) if args.quickstart else None
     if qs is not None and not args.fast:
         vision = qs / "vision-encoder"
-        align = next(iter(sorted((qs / "run").glob("stage*-align"))), qs / "run" / "stage0-align") / "final"
-        if (vision / "config.json").exists() and (align / "omnialign.json").exists():
+        align = align_checkpoint(qs / "run")
+        if (vision / "config.json").exists() and align is not None and (align / "omnialign.json").exists():
             import shutil
 
             log(f"reusing the quickstart's vision tower and aligned checkpoint from {qs} (copied into {out})")
@@ -101,8 +107,7 @@ def pretrained_pieces(args, out: Path, base_world: Path) -> tuple[Path, Path, st
         train(recipe, run, resume=(run / "tokenizer").exists(),
               variables={"world": str(base_world.resolve()), "vision": str(vision), "corpus": str(corpus.resolve())},
               overrides=overrides, progress=args.progress)
-    align_index = next(i for i, s in enumerate(raw["stages"]) if s["name"] == "align")
-    return vision, (run / f"stage{align_index}-align" / "final").resolve(), f"trained in {out}"
+    return vision, align_checkpoint(run).resolve(), f"trained in {out}"
 
 
 # ----------------------------------------------------------------------------- the two arms
