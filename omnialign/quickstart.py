@@ -5,7 +5,8 @@
    head per attribute on each patch token, one patch per grid cell) and save it as a transformers
    ``CLIPVisionModel`` (no CLIP weights install offline);
 3. train ``recipes/quickstart.yaml`` (BPE on the world's text, a small Llama from scratch): LLaVA-1.5
-   stage 1 (projector alignment, frozen cached encoder) and stage 2 (instruction tuning);
+   stage 1 (projector alignment on captions, frozen cached encoder; the from-scratch LLM trains too, as in
+   ShareGPT4V's pretraining) and stage 2 (instruction tuning);
 4. evaluate on the parallel MMMB-format benchmarks (plain accuracy) and the MMBench-format ones
    (CircularEval) in every language, print a table and sample answers, write ``report.json``;
 5. export the result to the transformers ``llava`` layout.
@@ -152,7 +153,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     tower = pretrain_vision_tower(world, vision, epochs=TOWER_EPOCHS, seed=seed, max_steps=3 if fast else None, progress=progress)
     timings["vision_pretrain"] = time.time() - t
 
-    _say("3/5 stages 1–2: projector alignment, instruction tuning")
+    _say("3/5 stages 1–2: caption alignment (projector + LLM), instruction tuning")
     t = time.time()
     corpus = out / "text_corpus.json"
     if not corpus.exists():
