@@ -6,7 +6,8 @@ Setting (the quickstart world, PROTOCOLS.md §6):
 
 * **Pretrained pieces, shared by both arms** — the quickstart's dense-label-pretrained CLIP tower and its
   projector-aligned checkpoint (``recipes/quickstart.yaml``'s stages before instruct; LM pretraining on the
-  multilingual world text when the recipe has it — it no longer does since 2026-12-01). Reused from ``--quickstart DIR`` when ``omnialign quickstart`` already ran there; otherwise trained
+  multilingual world text when the recipe has it — it no longer does since 2026-12-01 — and, since the
+  evening of that day, an align stage that trains the LLM on the captions too). Reused from ``--quickstart DIR`` when ``omnialign quickstart`` already ran there; otherwise trained
   here with the quickstart's own recipes and helpers (stage 2 of the quickstart is not needed).
 * **English-heavy instruction data** — a world with the same seed and size (same scenes, images and
   benchmarks) whose training items are drawn 90% English, the rest split evenly over zh, pt, ar, tr, ru
