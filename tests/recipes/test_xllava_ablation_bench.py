@@ -112,14 +112,14 @@ def test_quick_smoke_run(fake_quickstart, tmp_path, capsys, monkeypatch):
     xb = load_bench()
     out = tmp_path / "ablation"
     connector_at_align = []
-    real = runner.Trainer.stage_dataset
+    real = runner.Trainer.run_stage
 
-    def spy(self, model, stage):  # called as each stage starts, before any step
+    def spy(self, model, si, stage, stage_dir):  # the connector as the align stage starts, before any step
         if stage.name == "align":
             connector_at_align.append({k: v.clone() for k, v in model.connectors["image"].state_dict().items()})
-        return real(self, model, stage)
+        return real(self, model, si, stage, stage_dir)
 
-    monkeypatch.setattr(runner.Trainer, "stage_dataset", spy)
+    monkeypatch.setattr(runner.Trainer, "run_stage", spy)
     assert xb.main(["--quick", "--quickstart", str(fake_quickstart), "--out", str(out), "--languages", "en,ko", "--no-progress"]) == 0
     rep = json.loads(capsys.readouterr().out)  # stdout is exactly the JSON report
     assert rep == json.loads((out / "xllava_ablation.json").read_text())
