@@ -38,8 +38,9 @@ class MultimodalDataset:
             from tqdm.auto import tqdm
 
             it = tqdm(samples, desc="tokenize", unit="sample", leave=False)
+        memo: dict = {}  # segment text -> ids, shared by the dataset's samples (same tokenizer)
         for s in it:
-            ids, labels = encode_conversation(tokenizer, s.conversation, self.template, sample_id=s.id, file=s.source)
+            ids, labels = encode_conversation(tokenizer, s.conversation, self.template, sample_id=s.id, file=s.source, memo=memo)
             length = len(ids)
             for modality in MODALITY_MARKERS:
                 n = s.media_count(modality)

@@ -40,16 +40,24 @@ def _special_id(tokenizer, seg: Segment) -> int:
     return tid
 
 
-def encode_segments(tokenizer, segments: list[Segment], add_bos: bool = True) -> tuple[list[int], list[int]]:
+def encode_segments(tokenizer, segments: list[Segment], add_bos: bool = True, memo: dict | None = None) -> tuple[list[int], list[int]]:
+    """``(input_ids, labels)`` of the segments. ``memo`` (a dict owned by the caller, for one tokenizer)
+    remembers each distinct segment's ids: a dataset repeats its role headers and many of its
+    questions and answers, and the tokenizer call costs far more than the lookup."""
     input_ids: list[int] = bos_prefix(tokenizer) if add_bos else []
     labels: list[int] = [IGNORE_INDEX] * len(input_ids)
     for seg in segments:
-        if seg.special is not None:
-            ids = [_special_id(tokenizer, seg)]
-        else:
-            if not seg.text:
-                continue
-            ids = tokenizer(seg.text, add_special_tokens=False)["input_ids"]
+        if seg.special is None and not seg.text:
+            continue
+        key = (seg.special, seg.text)
+        ids = memo.get(key) if memo is not None else None
+        if ids is None:
+            if seg.special is not None:
+                ids = [_special_id(tokenizer, seg)]
+            else:
+                ids = tokenizer(seg.text, add_special_tokens=False)["input_ids"]
+            if memo is not None:
+                memo[key] = ids
         input_ids.extend(ids)
         labels.extend(ids if seg.supervised else [IGNORE_INDEX] * len(ids))
     return input_ids, labels
@@ -59,17 +67,17 @@ def resolve_template(template, tokenizer) -> ChatTemplate:
     return template if isinstance(template, ChatTemplate) else get_template(template, tokenizer)
 
 
-def encode_conversation(tokenizer, conversation: list[dict], template="vicuna_v1", *, sample_id: str | None = None, file: str | None = None) -> tuple[list[int], list[int]]:
+def encode_conversation(tokenizer, conversation: list[dict], template="vicuna_v1", *, sample_id: str | None = None, file: str | None = None, memo: dict | None = None) -> tuple[list[int], list[int]]:
     """Tokenize a conversation for training.
 
     ``conversation``: ``[{"role": "system"|"user"|"assistant", "content": str}, ...]`` (LLaVA's
     ``{"from": "human"|"gpt", "value"}`` accepted). Returns ``(input_ids, labels)`` with labels equal to
-    input ids on assistant tokens (+ terminators) and ``-100`` elsewhere.
+    input ids on assistant tokens (+ terminators) and ``-100`` elsewhere. ``memo``: see :func:`encode_segments`.
     """
     conv = normalize_conversation(conversation, sample_id=sample_id, file=file)
     tmpl = resolve_template(template, tokenizer)
     add_bos = tmpl.name != "tokenizer"  # HF chat templates render their own BOS
-    input_ids, labels = encode_segments(tokenizer, tmpl.segments(conv), add_bos=add_bos)
+    input_ids, labels = encode_segments(tokenizer, tmpl.segments(conv), add_bos=add_bos, memo=memo)
     if all(l == IGNORE_INDEX for l in labels):
         raise DataError("no supervised token (no assistant reply?)", file=file, sample_id=sample_id, field="conversations")
     return input_ids, labels

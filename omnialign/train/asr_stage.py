@@ -30,6 +30,7 @@ from omnialign.errors import ConfigError, DataError
 from omnialign.model.asr_head import asr_loss
 from omnialign.train import checkpoint as ckpt
 from omnialign.train.freeze import apply_freeze_plan, param_groups
+from omnialign.train.optim import adamw
 
 
 def transcript_of(sample) -> str:
@@ -82,7 +83,7 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     spe = steps_per_epoch(len(items), stage.global_batch)
     total = stage.max_steps or max(1, math.ceil(stage.epochs * spe))
     torch.manual_seed(recipe.seed + 1000 * (si + 1))
-    optimizer = torch.optim.AdamW(param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas)
+    optimizer = adamw(param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas)
     from transformers import get_scheduler
 
     scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer,
@@ -103,9 +104,12 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     kill_after = int(kill_step) if kill_step and kill_stage in ("", stage.name) else 0
     model.train()
     t_stage, last = time.time(), {}
+    epoch_batches: dict[int, list[list[int]]] = {}  # one epoch's order, computed once
     for step in range(start_step, total):
         epoch, idx = divmod(step, spe)
-        batch = global_batches(lengths, stage.global_batch, recipe.seed + si, epoch)[idx]
+        if epoch not in epoch_batches:
+            epoch_batches = {epoch: global_batches(lengths, stage.global_batch, recipe.seed + si, epoch)}
+        batch = epoch_batches[epoch][idx]
         n_units = head.units([lengths[j] for j in batch])
         ce_sum, q_sum = 0.0, 0.0
         for k in range(0, len(batch), stage.micro_batch):

@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from omnialign.train.optim import adamw
+
 
 class DenseHeads(nn.Module):
     """Linear classifiers over patch tokens (per-cell attributes) and their mean (image attributes)."""
@@ -152,7 +154,7 @@ def pretrain_vision_tower(
     params = list(model.parameters()) + list(heads.parameters())
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    opt = adamw([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
     steps_per_epoch = math.ceil(len(train_recs) / batch_size)
     total = max_steps or epochs * steps_per_epoch
     warmup = max(1, total // 20)

@@ -235,7 +235,9 @@ def pretrain_lm(model: Any, tokenizer: Any, corpora: dict[str, list[str]], mix: 
     stream = MixedTextStream(tokenizer, corpora, mix, max_length=max_length, seed=seed)
     model, info = set_trainable(model, trainable, new_token_ids=new_token_ids, lora_r=lora_r)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.95))
+    from omnialign.train.optim import adamw
+
+    opt = adamw(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.95))
     n_warm = max(1, int(warmup * steps))
 
     def lr_at(i: int) -> float:

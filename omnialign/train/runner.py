@@ -28,6 +28,7 @@ from omnialign.errors import ConfigError
 from omnialign.model.build import build_model
 from omnialign.train import checkpoint as ckpt
 from omnialign.train.freeze import apply_freeze_plan, param_groups
+from omnialign.train.optim import adamw
 
 KILL_ENV = "OMNIALIGN_TEST_SIGKILL_AFTER_STEP"  # fault injection for the exact-resume test
 
@@ -230,7 +231,7 @@ class Trainer:
         spe = steps_per_epoch(len(ds), stage.global_batch)
         total = stage.max_steps or max(1, math.ceil(stage.epochs * spe))
         torch.manual_seed(self.recipe.seed + 1000 * (si + 1))
-        optimizer = torch.optim.AdamW(param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas)
+        optimizer = adamw(param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas)
         from transformers import get_scheduler
 
         scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer, num_warmup_steps=int(round(stage.warmup_ratio * total)), num_training_steps=total)
@@ -261,9 +262,12 @@ class Trainer:
             from omnialign.train.parallel_prediction import mask_supervised_inputs, mask_token_id, step_generator
 
             mask_id = mask_token_id(model.tokenizer)
+        epoch_batches: dict[int, list[list[int]]] = {}  # one epoch's order, computed once (not per step)
         for step in range(start_step, total):
             epoch, idx = divmod(step, spe)
-            batch = global_batches(lengths, stage.global_batch, self.recipe.seed + si, epoch)[idx]
+            if epoch not in epoch_batches:
+                epoch_batches = {epoch: global_batches(lengths, stage.global_batch, self.recipe.seed + si, epoch)}
+            batch = epoch_batches[epoch][idx]
             n_sup = sum(sum(1 for l in ds[j].labels if l != -100) for j in batch)
             micro = split_micro(batch, lengths, stage.micro_batch, self.rank, self.world)
             t0 = time.time()
