@@ -41,7 +41,7 @@ from omnialign.data.mcq_format import write_mcq_tsv
 from omnialign.errors import ConfigError
 from omnialign.world import bench as bench_mod
 from omnialign.world.lang import ALL_LANGUAGES, get_language
-from omnialign.world.qa import clip_plan, conversation_turns, render_plan, scene_plan, vqa_item
+from omnialign.world.qa import CONVERSATION_KINDS, clip_plan, conversation_turns, render_plan, scene_plan, vqa_item
 from omnialign.world.questions import IMAGE_CATEGORIES, make_query
 from omnialign.world.render import font_available, render_clip, render_scene
 from omnialign.world.scene import sample_clip, sample_scene, scene_rng
@@ -75,6 +75,8 @@ class WorldConfig(BaseModel):
     vqa_turns: int = Field(DEFAULT_VQA_TURNS, ge=0, le=32, description="turns of each scene's VQA item (0: no VQA items)")
     vqa_mcq: float = Field(DEFAULT_VQA_MCQ, ge=0, le=1, description="share of VQA turns asked as MCQ prompts")
     vqa_items: int = Field(DEFAULT_VQA_ITEMS, ge=0, le=16, description="VQA items per training scene")
+    vqa_kinds: dict[str, float] | None = Field(None, description="relative weight of question kinds in VQA turns "
+                                               "(kinds not named keep weight 1; default: uniform over world/qa.py CONVERSATION_KINDS)")
 
     @field_validator("languages")
     @classmethod
@@ -114,12 +116,33 @@ class WorldConfig(BaseModel):
             self.language_mix = {c: mix.get(c, 0.0) for c in self.languages}
         return self
 
+    @field_validator("vqa_kinds")
+    @classmethod
+    def _vqa_kinds(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return None
+        for kind, w in v.items():
+            if kind not in CONVERSATION_KINDS:
+                raise ValueError(f"unknown question kind {kind!r} (one of {', '.join(CONVERSATION_KINDS)})")
+            if w < 0:
+                raise ValueError(f"weight of {kind!r} is negative")
+        if sum(v.get(k, 1.0) for k in CONVERSATION_KINDS) <= 0:
+            raise ValueError("weights sum to zero")
+        return {k: float(v[k]) for k in CONVERSATION_KINDS if k in v}
+
+    def vqa_kind_weights(self) -> list[float] | None:
+        """Weights aligned with CONVERSATION_KINDS, or None for the uniform draw."""
+        if self.vqa_kinds is None:
+            return None
+        return [self.vqa_kinds.get(k, 1.0) for k in CONVERSATION_KINDS]
+
     def weights(self) -> list[float]:
         mix = self.language_mix or {c: 1.0 for c in self.languages}
         return [mix[c] for c in self.languages]
 
     def cache_key(self) -> str:
-        blob = json.dumps({"version": WORLD_VERSION, **self.model_dump()}, sort_keys=True, ensure_ascii=False)
+        # fields added later are left out at their default, so existing worlds keep their key
+        blob = json.dumps({"version": WORLD_VERSION, **self.model_dump(exclude={"vqa_kinds"} if self.vqa_kinds is None else set())}, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -200,6 +223,7 @@ def build_world(
     vqa_turns: int = DEFAULT_VQA_TURNS,
     vqa_mcq: float = DEFAULT_VQA_MCQ,
     vqa_items: int = DEFAULT_VQA_ITEMS,
+    vqa_kinds: dict[str, float] | None = None,
     progress: bool = True,
 ) -> dict:
     """Build (or reuse) the world in ``out_dir`` and return its manifest."""
@@ -210,7 +234,7 @@ def build_world(
             languages=list(languages), size=size, seed=seed, image_size=image_size,
             language_mix=language_mix, video=video, speech=speech, mcq_answer=mcq_answer,
             conversation_turns=conversation_turns, conversation_mcq=conversation_mcq,
-            vqa_turns=vqa_turns, vqa_mcq=vqa_mcq, vqa_items=vqa_items,
+            vqa_turns=vqa_turns, vqa_mcq=vqa_mcq, vqa_items=vqa_items, vqa_kinds=vqa_kinds,
         )
     except ValidationError as e:
         err = e.errors()[0]
@@ -372,7 +396,7 @@ def _vqa_plan(scene: Scene, cfg: WorldConfig, langs: list[str], weights: list[fl
     rng = random.Random(f"omnialign-world/{cfg.seed}/vqa/{scene.id}")
     plan = []
     for i in range(cfg.vqa_items):
-        turns = conversation_turns(scene, rng, cfg.vqa_turns, cfg.vqa_mcq)
+        turns = conversation_turns(scene, rng, cfg.vqa_turns, cfg.vqa_mcq, weights=cfg.vqa_kind_weights())
         lang = rng.choices(langs, weights=weights)[0]
         if turns:
             plan.append((f"{scene.id}-vqa{i}", turns, lang))

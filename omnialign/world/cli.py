@@ -10,8 +10,8 @@ from omnialign.errors import ConfigError
 DEFAULT_LANGUAGES = "en,ko,zh,pt,ar,tr,ru"
 
 
-def parse_mix(text: str | None) -> dict[str, float] | None:
-    """``en=0.7,ko=0.1,zh=0.2`` -> {"en": 0.7, ...}; errors name the ``--mix`` option."""
+def parse_mix(text: str | None, option: str = "--mix", key: str = "LANG") -> dict[str, float] | None:
+    """``en=0.7,ko=0.1,zh=0.2`` -> {"en": 0.7, ...}; errors name the option."""
     if not text:
         return None
     mix: dict[str, float] = {}
@@ -24,7 +24,7 @@ def parse_mix(text: str | None) -> dict[str, float] | None:
                 raise ValueError
             mix[lang.strip()] = float(weight)
         except ValueError:
-            raise ConfigError(f"--mix: expected LANG=WEIGHT, got {part!r}") from None
+            raise ConfigError(f"{option}: expected {key}=WEIGHT, got {part!r}") from None
     return mix
 
 
@@ -44,6 +44,7 @@ def register(subparsers) -> None:
     p.add_argument("--vqa-turns", type=int, default=None, help="turns of each training scene's short-answer/MCQ VQA item (default 4; 0: none)")
     p.add_argument("--vqa-mcq", type=float, default=None, help="share of VQA turns asked as MCQ prompts (default 0.5)")
     p.add_argument("--vqa-items", type=int, default=None, help="VQA items per training scene (default 1)")
+    p.add_argument("--vqa-kinds", default=None, help="relative weights of question kinds in VQA turns, e.g. relation=2,count=0.5 (others 1; default: uniform)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         vqa_turns=args.vqa_turns if args.vqa_turns is not None else DEFAULT_VQA_TURNS,
         vqa_mcq=args.vqa_mcq if args.vqa_mcq is not None else DEFAULT_VQA_MCQ,
         vqa_items=args.vqa_items if args.vqa_items is not None else DEFAULT_VQA_ITEMS,
+        vqa_kinds=parse_mix(args.vqa_kinds, "--vqa-kinds", "KIND"),
         progress=not args.quiet,
     )
     counts = manifest["counts"]

@@ -147,9 +147,11 @@ def _query_key(q: Query) -> tuple:
 
 
 def conversation_turns(scene: Scene, rng: random.Random, n_turns: int, mcq_share: float,
-                       kinds: tuple[str, ...] = CONVERSATION_KINDS, tries_per_turn: int = 4) -> list[tuple[Query, bool]]:
-    """Up to ``n_turns`` distinct questions about ``scene`` (kinds drawn uniformly from ``kinds``,
-    ``tries_per_turn * n_turns`` draws at most), each asked as an MCQ turn with probability ``mcq_share``.
+                       kinds: tuple[str, ...] = CONVERSATION_KINDS, tries_per_turn: int = 4,
+                       weights: list[float] | None = None) -> list[tuple[Query, bool]]:
+    """Up to ``n_turns`` distinct questions about ``scene`` (kinds drawn from ``kinds``, uniformly or
+    with relative ``weights``; ``tries_per_turn * n_turns`` draws at most), each asked as an MCQ turn
+    with probability ``mcq_share``.
 
     A long conversation is how the world teaches *binding* ("which image token is the triangle?")
     at a small token cost: the image tokens are paid once per scene, each further turn is one more
@@ -159,7 +161,8 @@ def conversation_turns(scene: Scene, rng: random.Random, n_turns: int, mcq_share
     for _ in range(tries_per_turn * n_turns):
         if len(turns) == n_turns:
             break
-        q = make_query(rng.choice(kinds), scene, rng)
+        kind = rng.choices(kinds, weights)[0] if weights is not None else rng.choice(kinds)
+        q = make_query(kind, scene, rng)
         if q is None or _query_key(q) in seen:
             continue
         seen.add(_query_key(q))

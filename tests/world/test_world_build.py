@@ -378,3 +378,37 @@ def test_vqa_items_do_not_change_the_other_items(tmp_path):
     assert len([it for it in b if it["type"] == "vqa"]) == 48
     with pytest.raises(ConfigError, match="vqa_mcq"):
         build_world(tmp_path / "bad", languages=["en"], size=16, vqa_mcq=1.5, progress=False)
+
+
+def test_vqa_kinds_weight_the_question_kinds_of_vqa_turns(tmp_path):
+    """``vqa_kinds`` re-weights the kinds drawn for VQA turns (others keep weight 1, 0 removes a kind);
+    nothing else in the world changes, and the default keeps the uniform draw."""
+    import random
+
+    from omnialign.world.qa import CONVERSATION_KINDS, conversation_turns
+    from omnialign.world.scene import sample_scene
+
+    only = {k: 0.0 for k in CONVERSATION_KINDS if k not in ("existence", "count")}
+    weights = [only.get(k, 1.0) for k in CONVERSATION_KINDS]
+    rng = random.Random(0)
+    kinds = Counter()
+    for i in range(30):
+        for q, _ in conversation_turns(sample_scene(rng, f"s{i}"), rng, 4, 0.0, weights=weights):
+            kinds[q.kind] += 1
+    assert set(kinds) == {"existence", "count"}
+
+    build_world(tmp_path / "a", languages=["en"], size=16, seed=1, video=False, speech=False, vqa_items=2, progress=False)
+    mb = build_world(tmp_path / "b", languages=["en"], size=16, seed=1, video=False, speech=False, vqa_items=2, vqa_kinds={"existence": 5.0, **{k: 0.0 for k in only}}, progress=False)
+    a = json.loads((tmp_path / "a" / "instruct_train.json").read_text())
+    b = json.loads((tmp_path / "b" / "instruct_train.json").read_text())
+    assert [it for it in b if it["type"] != "vqa"] == [it for it in a if it["type"] != "vqa"]
+    questions = [t["value"].removeprefix("<image>\n").split("\n")[0] for it in b if it["type"] == "vqa" for t in it["conversations"][0::2]]
+    exist = [q for q in questions if q.startswith("Is there")]
+    assert len(exist) > len(questions) / 2 and all(q.startswith(("Is there", "How many")) for q in questions)
+    a_exist = [t for it in a if it["type"] == "vqa" for t in it["conversations"][0::2] if "Is there" in t["value"]]
+    assert len(a_exist) < len(exist) / 2
+    assert mb["arguments"]["vqa_kinds"]["existence"] == 5.0
+    with pytest.raises(ConfigError, match="vqa_kinds"):
+        build_world(tmp_path / "bad", languages=["en"], size=16, vqa_kinds={"smell": 1.0}, progress=False)
+    with pytest.raises(ConfigError, match="vqa_kinds"):
+        build_world(tmp_path / "bad", languages=["en"], size=16, vqa_kinds={k: 0.0 for k in CONVERSATION_KINDS}, progress=False)
