@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIX = {"en": 0.25, "ko": 0.25, "zh": 0.25, "pt": 0.0625, "ar": 0.0625, "tr": 0.0625, "ru": 0.0625}
-TOWER_EPOCHS = 8
+TOWER_EPOCHS = 6  # 378 steps: val accuracy 1.00 on every head but shape (0.997), as with 8; the time goes to the budget
 VQA_ITEMS = 2  # short-answer/MCQ VQA items per training scene (world/qa.py vqa_item)
 MCQ_ANSWER = "text"  # training MCQs answered with the option's text; VLMEvalKit's rule 4 maps it to its letter
 READING_PER_SCENE = 1  # text-only reading items per training scene in the LM corpus (world/reading.py)
