@@ -1,8 +1,9 @@
 """The stages' optimizer: AdamW, with torch's fused kernel where the parameters' device has one.
 
 The fused kernel applies the same AdamW update in one pass over all parameters instead of a chain
-of per-tensor ops; on this project's CPU runs that takes the optimizer step from ~5 ms to ~1.5 ms per
-step (bench/optimizer_step.py), which adds up over the quickstart's ~3300 steps. It exists for CPU,
+of per-tensor ops: on a quickstart-sized LLM the optimizer step goes from ~5 ms to ~1.1 ms
+(bench/optimizer_step.py) — within the noise of the quickstart's ~160 ms forward/backward-bound step, more for
+models whose optimizer step weighs more. It exists for CPU,
 CUDA and MPS floating-point parameters; anything else (or an older torch) gets the default kernel.
 """
 
