@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from omnialign.data.collate import Collator, global_batches, steps_per_epoch
+from omnialign.data.collate import Collator, EpochBatches, steps_per_epoch
 from omnialign.data.dataset import EncodedSample
 from omnialign.data.formats import load_samples
 from omnialign.data.media_inputs import attach_av_inputs
@@ -104,12 +104,10 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     kill_after = int(kill_step) if kill_step and kill_stage in ("", stage.name) else 0
     model.train()
     t_stage, last = time.time(), {}
-    epoch_batches: dict[int, list[list[int]]] = {}  # one epoch's order, computed once
+    batch_at = EpochBatches(lengths, stage.global_batch, recipe.seed + si)
     for step in range(start_step, total):
         epoch, idx = divmod(step, spe)
-        if epoch not in epoch_batches:
-            epoch_batches = {epoch: global_batches(lengths, stage.global_batch, recipe.seed + si, epoch)}
-        batch = epoch_batches[epoch][idx]
+        batch = batch_at(epoch, idx)
         n_units = head.units([lengths[j] for j in batch])
         ce_sum, q_sum = 0.0, 0.0
         for k in range(0, len(batch), stage.micro_batch):

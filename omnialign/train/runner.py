@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from omnialign.config import Recipe, StageConfig, load_recipe
-from omnialign.data.collate import Collator, dataset_image_items, global_batches, split_micro, steps_per_epoch
+from omnialign.data.collate import Collator, EpochBatches, dataset_image_items, split_micro, steps_per_epoch
 from omnialign.data.dataset import MultimodalDataset
 from omnialign.data.feature_cache import FeatureCache, encoder_cache_key
 from omnialign.data.formats import load_samples
@@ -262,12 +262,10 @@ class Trainer:
             from omnialign.train.parallel_prediction import mask_supervised_inputs, mask_token_id, step_generator
 
             mask_id = mask_token_id(model.tokenizer)
-        epoch_batches: dict[int, list[list[int]]] = {}  # one epoch's order, computed once (not per step)
+        batch_at = EpochBatches(lengths, stage.global_batch, self.recipe.seed + si)
         for step in range(start_step, total):
             epoch, idx = divmod(step, spe)
-            if epoch not in epoch_batches:
-                epoch_batches = {epoch: global_batches(lengths, stage.global_batch, self.recipe.seed + si, epoch)}
-            batch = epoch_batches[epoch][idx]
+            batch = batch_at(epoch, idx)
             n_sup = sum(sum(1 for l in ds[j].labels if l != -100) for j in batch)
             micro = split_micro(batch, lengths, stage.micro_batch, self.rank, self.world)
             t0 = time.time()

@@ -395,8 +395,9 @@ def _vqa_plan(scene: Scene, cfg: WorldConfig, langs: list[str], weights: list[fl
         return []
     rng = random.Random(f"omnialign-world/{cfg.seed}/vqa/{scene.id}")
     plan = []
+    kind_weights = cfg.vqa_kind_weights()
     for i in range(cfg.vqa_items):
-        turns = conversation_turns(scene, rng, cfg.vqa_turns, cfg.vqa_mcq, weights=cfg.vqa_kind_weights())
+        turns = conversation_turns(scene, rng, cfg.vqa_turns, cfg.vqa_mcq, weights=kind_weights)
         lang = rng.choices(langs, weights=weights)[0]
         if turns:
             plan.append((f"{scene.id}-vqa{i}", turns, lang))

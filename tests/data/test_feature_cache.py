@@ -91,3 +91,17 @@ def test_length_grouped_batches_are_deterministic_and_complete():
     assert spread < rand_spread / 3
     parts = [split_micro(a[0], lengths, 2, r, 2) for r in range(2)]
     assert sorted(i for p in parts for m in p for i in m) == sorted(a[0])
+
+
+def test_epoch_batches_follow_global_batches_and_order_each_epoch_once(monkeypatch):
+    import omnialign.data.collate as collate_mod
+
+    lengths = [(i * 37) % 101 for i in range(100)]
+    calls = []
+    real = collate_mod.global_batches
+    monkeypatch.setattr(collate_mod, "global_batches", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    batch_at = collate_mod.EpochBatches(lengths, 8, seed=1)
+    spe = collate_mod.steps_per_epoch(100, 8)
+    got = [batch_at(*divmod(step, spe)) for step in range(3 * spe)]
+    assert got == [b for e in range(3) for b in real(lengths, 8, 1, e)]
+    assert calls == [0, 1, 2]
