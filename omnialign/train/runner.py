@@ -113,19 +113,21 @@ class Trainer:
             model.spec["trained"] = []
             return model
         tok_dir = self.out / "tokenizer"
-        tokenizer = None
-        if tok_dir.exists():
-            from transformers import AutoTokenizer
+        # the main process trains and saves the BPE first; the other ranks then load that very tokenizer
+        with self.accelerator.main_process_first():
+            tokenizer = None
+            if tok_dir.exists():
+                from transformers import AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-        texts = None
-        tcfg = self.recipe.model.tokenizer
-        if tokenizer is None and tcfg is not None and tcfg.train_bpe_vocab_size:
-            texts = recipe_bpe_texts(self.recipe, tcfg.train_bpe_datasets)
-        model = build_model(self.recipe.model, tokenizer=tokenizer, texts=texts, template=self.recipe.stages[0].template)
-        model.spec["trained"] = []
-        if self.accelerator.is_main_process and not tok_dir.exists():
-            model.tokenizer.save_pretrained(str(tok_dir))
+                tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+            texts = None
+            tcfg = self.recipe.model.tokenizer
+            if tokenizer is None and tcfg is not None and tcfg.train_bpe_vocab_size:
+                texts = recipe_bpe_texts(self.recipe, tcfg.train_bpe_datasets)
+            model = build_model(self.recipe.model, tokenizer=tokenizer, texts=texts, template=self.recipe.stages[0].template)
+            model.spec["trained"] = []
+            if self.accelerator.is_main_process and not tok_dir.exists():
+                model.tokenizer.save_pretrained(str(tok_dir))
         return model
 
     # -------------------------------------------------------------- data
@@ -155,8 +157,9 @@ class Trainer:
         items = dataset_image_items(ds)
         if self.recipe.data.feature_cache.enabled and not encoder_trains and items:
             root = self.recipe.data.feature_cache.dir or str(self.out / "feature_cache")
-            cache = FeatureCache(root, encoder_cache_key(model.encoders["image"], pre))
-            keys = cache.ensure(model.encoders["image"], pre, items, progress=self.progress)
+            with self.accelerator.main_process_first():  # one rank encodes and writes; the others read its cache
+                cache = FeatureCache(root, encoder_cache_key(model.encoders["image"], pre))
+                keys = cache.ensure(model.encoders["image"], pre, items, progress=self.progress and self.accelerator.is_main_process)
             if cache.recomputed:
                 _log(f"feature cache: {cache.recomputed} stale or corrupt entr(ies) recomputed")
             return Collator(pad, pre, cache, keys)
@@ -222,7 +225,8 @@ class Trainer:
         from omnialign.data.media_inputs import attach_av_inputs
 
         fc = self.recipe.data.feature_cache
-        collate = attach_av_inputs(collate, model, ds, cache_root=(fc.dir or str(self.out / "feature_cache")) if fc.enabled else None, encoder_trains=encoder_trains, audio_targets=stage.audio_targets, progress=self.progress)
+        with acc.main_process_first():
+            collate = attach_av_inputs(collate, model, ds, cache_root=(fc.dir or str(self.out / "feature_cache")) if fc.enabled else None, encoder_trains=encoder_trains, audio_targets=stage.audio_targets, progress=self.progress)
         for g in stage.train:
             top = "llm" if g.startswith("llm") or g == "lora" else ".".join(g.split(".")[:2])
             if top not in model.spec["trained"]:

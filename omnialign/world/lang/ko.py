@@ -151,15 +151,15 @@ class Korean(Language):
     def a_relation(self, q: Query) -> str:
         a, b, r = josa(label(q.target), "은", "는"), label(q.other), REL[q.rel]
         if q.answer:
-            return f"네, {a} {b}의 {r}에 있습니다."
-        return f"아니요, {a} {b}의 {r}에 있지 않습니다."
+            return f"{self.yes}, {a} {b}의 {r}에 있습니다."
+        return f"{self.no}, {a} {b}의 {r}에 있지 않습니다."
 
     def q_existence(self, q: Query) -> str:
         return f"그림에 {josa(label(q.target), '이', '가')} 있나요?"
 
     def a_existence(self, q: Query) -> str:
         subj = josa(label(q.target), "이", "가")
-        return f"네, 그림에 {subj} 있습니다." if q.answer else f"아니요, 그림에 {subj} 없습니다."
+        return f"{self.yes}, 그림에 {subj} 있습니다." if q.answer else f"{self.no}, 그림에 {subj} 없습니다."
 
     def q_motion(self, q: Query) -> str:
         return f"영상에서 {josa(SHAPE[q.target.shape], '은', '는')} 어떻게 되나요?"

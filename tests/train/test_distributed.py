@@ -1,0 +1,62 @@
+"""Data-parallel CPU training (accelerate, 2 gloo processes) matches the single-process run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from safetensors.torch import load_file
+
+from omnialign.errors import ConfigError, OmnialignError
+from omnialign.train.launch import launch_command, train_with_processes
+
+ARGS = ["--set", "stages.0.epochs=2", "--no-progress"]
+
+
+def _losses(run, stage):
+    return [json.loads(l)["loss"] for l in (run / stage / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_two_processes_match_one(tmp_path, toy_data, repo_root):
+    recipe = repo_root / "recipes/llava-tiny.yaml"
+    single = subprocess.run([sys.executable, "-m", "omnialign.cli", "train", str(recipe), "--var", f"data={toy_data}", "--out", str(tmp_path / "one"), *ARGS],
+                            cwd=repo_root, capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-2000:]
+    cmd = launch_command(recipe, tmp_path / "two", processes=2, variables={"data": toy_data}, overrides=["stages.0.epochs=2"], progress=False)
+    double = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert double.returncode == 0, double.stderr[-3000:]
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    # the same tokenizer (trained once, by the main process), the same steps and losses, the same weights
+    assert (one / "tokenizer/tokenizer.json").read_text() == (two / "tokenizer/tokenizer.json").read_text()
+    for stage in ("stage0-align", "stage1-instruct"):
+        a, b = _losses(one, stage), _losses(two, stage)
+        assert len(a) == len(b) > 1
+        assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-4 * max(abs(x) for x in a), (a, b)
+    wa = load_file(str(one / "stage1-instruct/final/model.safetensors"))
+    wb = load_file(str(two / "stage1-instruct/final/model.safetensors"))
+    assert wa.keys() == wb.keys()
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) <= 1e-5
+    init = load_file(str(one / "stage0-align/final/model.safetensors"))
+    assert any(float((init[k] - wa[k]).abs().max()) > 1e-4 for k in wa if k.startswith("llm."))  # training moved the LLM
+    # one rank wrote the image-feature cache; the other read it (no second set of shards)
+    (cache_dir,) = [p for p in (two / "feature_cache").iterdir() if p.is_dir()]
+    index = json.loads((cache_dir / "index.json").read_text())
+    shards = {p.name for p in cache_dir.glob("shard-*.safetensors")}
+    assert shards == {e["shard"] for e in index.values()}
+
+
+def test_failed_job_raises_and_bad_count_is_refused(tmp_path, repo_root):
+    with pytest.raises(ConfigError, match="processes"):
+        train_with_processes(repo_root / "recipes/llava-tiny.yaml", tmp_path / "x", processes=0)
+    with pytest.raises(OmnialignError, match="exit code"):  # {data} is not filled: every rank fails to load the recipe
+        train_with_processes(repo_root / "recipes/llava-tiny.yaml", tmp_path / "y", processes=2, progress=False)
+
+
+def test_launch_command_carries_the_run():
+    cmd = launch_command("r.yaml", "out", processes=3, variables={"world": "w"}, overrides=["seed=1"], resume=True, progress=False, port=1234)
+    assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+    assert cmd[cmd.index("--num_processes") + 1] == "3" and cmd[cmd.index("--main_process_port") + 1] == "1234"
+    tail = cmd[cmd.index("omnialign.cli"):]
+    assert tail == ["omnialign.cli", "train", "r.yaml", "--out", "out", "--var", "world=w", "--set", "seed=1", "--resume", "--no-progress"]
