@@ -47,7 +47,7 @@ from omnialign.world.render import font_available, render_clip, render_scene
 from omnialign.world.scene import sample_clip, sample_scene, scene_rng
 from omnialign.world.spec import ATMOSPHERES, COLOURS, FONT_PATH, SHAPES, SIZES, WORDS, Scene
 
-WORLD_VERSION = 4  # 2: scenes_{train,val}.json annotations; 3: conversation_turns / conversation_mcq options; 4: vqa items
+WORLD_VERSION = 5  # 2: scenes_{train,val}.json annotations; 3: conversation_turns / conversation_mcq options; 4: vqa items; 5: ko yes = 예 throughout
 DEFAULT_SIZE = 2000
 DEFAULT_IMAGE_SIZE = 64
 N_FRAMES = 8
