@@ -39,8 +39,8 @@ def register(subparsers) -> None:
     p.add_argument("--size", type=int, default=4000, help="training scenes in the world")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fast", action="store_true", help="smoke run: tiny world, a few steps (for tests)")
-    p.add_argument("--processes", type=int, default=None,
-                   help="data-parallel training processes (default: one per usable CPU core, 1 with a GPU); same result, faster")
+    p.add_argument("--processes", type=int, default=1,
+                   help="data-parallel CPU training processes (torchrun); same result up to float rounding. On 2 cores 1 is as fast as 2 (bench/ddp_cpu.py)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -130,11 +130,10 @@ def print_summary(report: dict, samples: dict) -> None:
 
 
 def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | None = None, size: int = 4000, seed: int = 0, fast: bool = False, progress: bool = True,
-               processes: int | None = None) -> dict:
+               processes: int = 1) -> dict:
     import omnialign
     from omnialign.eval.mcq_runner import run_mcq
     from omnialign.train.dense_vision_pretrain import pretrain_vision_tower
-    from omnialign.train.launch import default_processes
     from omnialign.world.build import build_world
 
     t0 = time.time()
@@ -162,7 +161,6 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     corpus = out / "text_corpus.json"
     if not corpus.exists():
         write_text_corpus(world, corpus)
-    processes = processes or default_processes()
     run_dir = _train("quickstart.yaml", out / "run", {"world": str(world), "vision": str(vision), "corpus": str(corpus)}, seed_ov + (FAST_OVERRIDES["main"] if fast else []), progress, processes)
     timings["train"] = time.time() - t
 

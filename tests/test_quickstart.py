@@ -20,9 +20,7 @@ def test_quickstart_fast_end_to_end(tmp_path):
     assert all(0.0 <= v <= 1.0 for v in saved["accuracy"].values())
     assert set(saved["mmbench"]["circular_accuracy"]) == {"en", "ko", "zh"}
     assert saved["seconds"] > 0 and set(saved["timings"]) >= {"world", "vision_pretrain", "train", "eval"}
-    from omnialign.train.launch import default_processes
-
-    assert saved["train_processes"] == default_processes()  # one data-parallel rank per core (2 in CI)
+    assert saved["train_processes"] == 1
     curves = saved["loss_curve"]
     assert [k.split("-", 1)[1] for k in sorted(curves)] == ["align", "instruct"]
     assert all(len(v) >= 2 for v in curves.values())

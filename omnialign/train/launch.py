@@ -1,11 +1,12 @@
 """Run a recipe in this process or as a data-parallel job of several CPU processes.
 
-A small model on a CPU spends its step in matrices too narrow for torch's intra-op threads to fill
-(hidden size 128: two threads make a step ~1.6x faster than one). Two processes of one thread each,
-data-parallel (accelerate's CPU/gloo DDP, each rank half of every global batch), use both cores
-fully. The global batch, its order and the loss normalisation do not depend on the process count
-(:mod:`omnialign.train.runner`), so a run gives the same losses and weights with 1 or N processes
-up to float summation order (tests/train/test_distributed.py). ``bench/ddp_cpu.py`` measures the gain.
+``torchrun`` starts the ranks; accelerate's ``Accelerator`` sees its environment and trains as
+MULTI_CPU (DDP over gloo), each rank taking its share of every global batch. The global batch, its
+order and the loss normalisation do not depend on the process count (:mod:`omnialign.train.runner`),
+so a run gives the same losses and weights with 1 or N processes up to float summation order
+(tests/train/test_distributed.py). On the 2-core machine of this repository two single-thread ranks are
+no faster than one process with two threads for the quickstart's model (``bench/ddp_cpu.py``: 0.98x),
+so the quickstart defaults to one process; ``--processes`` is there for machines where threads scale worse.
 """
 
 from __future__ import annotations
@@ -27,16 +28,6 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def default_processes() -> int:
-    """Data-parallel CPU processes for a small-model run: one per usable core (at most 8), or 1
-    when a GPU is present (one device: a single process, as ``omnialign train`` does)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return 1
-    return max(1, min(8, usable_cpus()))
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -45,9 +36,11 @@ def _free_port() -> int:
 
 def launch_command(recipe_path: str | Path, out_dir: str | Path, *, processes: int, variables: dict | None = None,
                    overrides: list[str] | None = None, resume: bool = False, progress: bool = True, port: int | None = None) -> list[str]:
-    """The ``accelerate launch`` command line of a CPU data-parallel ``omnialign train`` run."""
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", str(processes), "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port or _free_port()),
+    """The ``torchrun`` command line of a CPU data-parallel ``omnialign train`` run (accelerate's
+    ``Accelerator`` sees torchrun's environment and trains as MULTI_CPU over gloo; ``accelerate launch
+    --cpu`` itself starts a single process whatever ``--num_processes`` says)."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", str(processes),
+           "--master_addr", "127.0.0.1", "--master_port", str(port or _free_port()),
            "-m", "omnialign.cli", "train", str(recipe_path), "--out", str(out_dir)]
     for k, v in (variables or {}).items():
         cmd += ["--var", f"{k}={v}"]

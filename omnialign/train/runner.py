@@ -285,12 +285,14 @@ class Trainer:
                     with self.autocast():
                         out = wrapped(**inputs, return_logits=False)
                     loss = out.loss_sum * (self.world / max(n_sup, 1))
-                    if out.aux_loss is not None:
-                        loss = loss + out.aux_loss * (len(mb) / len(batch))
+                    if out.aux_loss is not None:  # a sample-weighted mean over the global batch (DDP averages over ranks)
+                        loss = loss + out.aux_loss * (len(mb) * self.world / len(batch))
                         aux_acc += float(out.aux_loss.detach()) * len(mb) / len(batch)
                     acc.backward(loss)
                 loss_acc += float(out.loss_sum.detach())
                 tokens += sum(lengths[j] for j in mb)
+            if self.world > 1:  # the logged loss, aux loss and throughput are the global batch's, not this rank's
+                loss_acc, aux_acc, tokens = acc.reduce(torch.tensor([loss_acc, aux_acc, float(tokens)], dtype=torch.float64), reduction="sum").tolist()
             if stage.max_grad_norm:
                 acc.clip_grad_norm_([p for p in trainable.values()], stage.max_grad_norm)
             optimizer.step()
@@ -318,7 +320,7 @@ class Trainer:
         final = stage_dir / "final"
         if acc.is_main_process:
             ckpt.save_checkpoint(acc.unwrap_model(wrapped), final, recipe_yaml=self.recipe_yaml, info={"stage": stage.name, "step": total})
-        summary = {"steps": total, "final_loss": last_loss, "samples": len(ds), "dropped": len(ds.dropped), "seconds": round(time.time() - t_stage, 2)}
+        summary = {"steps": total, "final_loss": last_loss, "samples": len(ds), "dropped": len(ds.dropped), "seconds": round(time.time() - t_stage, 2), "processes": self.world}
         if acc.is_main_process:
             (stage_dir / "summary.json").write_text(json.dumps(summary, indent=2))
             _log(f"stage {si} {stage.name}: {total} steps, final loss {last_loss:.4f}, {summary['seconds']} s")

@@ -1,4 +1,4 @@
-"""Data-parallel CPU training (accelerate, 2 gloo processes) matches the single-process run."""
+"""Data-parallel CPU training (torchrun + accelerate, 2 gloo processes) matches the single-process run."""
 
 import json
 import os
@@ -11,25 +11,33 @@ from safetensors.torch import load_file
 from omnialign.errors import ConfigError, OmnialignError
 from omnialign.train.launch import launch_command, train_with_processes
 
-ARGS = ["--set", "stages.0.epochs=2", "--no-progress"]
-
-
 def _losses(run, stage):
     return [json.loads(l)["loss"] for l in (run / stage / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_two_processes_match_one(tmp_path, toy_data, repo_root):
-    recipe = repo_root / "recipes/llava-tiny.yaml"
-    single = subprocess.run([sys.executable, "-m", "omnialign.cli", "train", str(recipe), "--var", f"data={toy_data}", "--out", str(tmp_path / "one"), *ARGS],
-                            cwd=repo_root, capture_output=True, text=True, timeout=600)
+# parrot-tiny with the MoE's load-balancing loss: the auxiliary loss is a mean over the global batch too
+CASES = {"llava-tiny": [], "parrot-tiny": ["model.connectors.image.options.aux_loss_weight=1.0"]}
+
+
+@pytest.mark.parametrize("recipe_name", list(CASES))
+def test_two_processes_match_one(tmp_path, toy_data, repo_root, recipe_name):
+    recipe = repo_root / f"recipes/{recipe_name}.yaml"
+    overrides = ["stages.0.epochs=2", *CASES[recipe_name]]
+    single = subprocess.run([sys.executable, "-m", "omnialign.cli", "train", str(recipe), "--var", f"data={toy_data}", "--out", str(tmp_path / "one"),
+                             *[a for o in overrides for a in ("--set", o)], "--no-progress"], cwd=repo_root, capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stderr[-2000:]
-    cmd = launch_command(recipe, tmp_path / "two", processes=2, variables={"data": toy_data}, overrides=["stages.0.epochs=2"], progress=False)
+    cmd = launch_command(recipe, tmp_path / "two", processes=2, variables={"data": toy_data}, overrides=overrides, progress=False)
     double = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert double.returncode == 0, double.stderr[-3000:]
 
     one, two = tmp_path / "one", tmp_path / "two"
+    for run, world in ((one, 1), (two, 2)):  # the job really ran as 2 ranks
+        assert json.loads((run / "stage1-instruct/summary.json").read_text())["processes"] == world
     # the same tokenizer (trained once, by the main process), the same steps and losses, the same weights
     assert (one / "tokenizer/tokenizer.json").read_text() == (two / "tokenizer/tokenizer.json").read_text()
+    if CASES[recipe_name]:
+        rows = [json.loads(l) for l in (one / "stage1-instruct/metrics.jsonl").read_text().splitlines()]
+        assert all(r.get("aux_loss", 0) > 0 for r in rows)
     for stage in ("stage0-align", "stage1-instruct"):
         a, b = _losses(one, stage), _losses(two, stage)
         assert len(a) == len(b) > 1
@@ -39,6 +47,11 @@ def test_two_processes_match_one(tmp_path, toy_data, repo_root):
     assert wa.keys() == wb.keys()
     assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) <= 1e-5
     init = load_file(str(one / "stage0-align/final/model.safetensors"))
+    router = [k for k in wa if "router" in k]
+    assert bool(router) == bool(CASES[recipe_name])
+    for k in router:  # the load-balancing loss moves the router; both runs move it alike
+        moved = float((wa[k] - init[k]).abs().max())
+        assert moved > 0 and float((wa[k] - wb[k]).abs().max()) <= 0.01 * moved, (k, moved)
     assert any(float((init[k] - wa[k]).abs().max()) > 1e-4 for k in wa if k.startswith("llm."))  # training moved the LLM
     # one rank wrote the image-feature cache; the other read it (no second set of shards)
     (cache_dir,) = [p for p in (two / "feature_cache").iterdir() if p.is_dir()]
@@ -56,7 +69,7 @@ def test_failed_job_raises_and_bad_count_is_refused(tmp_path, repo_root):
 
 def test_launch_command_carries_the_run():
     cmd = launch_command("r.yaml", "out", processes=3, variables={"world": "w"}, overrides=["seed=1"], resume=True, progress=False, port=1234)
-    assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
-    assert cmd[cmd.index("--num_processes") + 1] == "3" and cmd[cmd.index("--main_process_port") + 1] == "1234"
+    assert cmd[:3] == [sys.executable, "-m", "torch.distributed.run"]
+    assert cmd[cmd.index("--nproc_per_node") + 1] == "3" and cmd[cmd.index("--master_port") + 1] == "1234"
     tail = cmd[cmd.index("omnialign.cli"):]
     assert tail == ["omnialign.cli", "train", "r.yaml", "--out", "out", "--var", "world=w", "--set", "seed=1", "--resume", "--no-progress"]
