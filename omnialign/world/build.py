@@ -41,7 +41,7 @@ from omnialign.data.mcq_format import write_mcq_tsv
 from omnialign.errors import ConfigError
 from omnialign.world import bench as bench_mod
 from omnialign.world.lang import ALL_LANGUAGES, get_language
-from omnialign.world.qa import CONVERSATION_KINDS, clip_plan, conversation_turns, render_plan, scene_plan, vqa_item
+from omnialign.world.qa import CAPTION_ORDERS, CONVERSATION_KINDS, clip_plan, conversation_turns, render_plan, scene_plan, vqa_item
 from omnialign.world.questions import IMAGE_CATEGORIES, make_query
 from omnialign.world.render import font_available, render_clip, render_scene
 from omnialign.world.scene import sample_clip, sample_scene, scene_rng
@@ -77,6 +77,8 @@ class WorldConfig(BaseModel):
     vqa_items: int = Field(DEFAULT_VQA_ITEMS, ge=0, le=16, description="VQA items per training scene")
     vqa_kinds: dict[str, float] | None = Field(None, description="relative weight of question kinds in VQA turns "
                                                "(kinds not named keep weight 1; default: uniform over world/qa.py CONVERSATION_KINDS)")
+    caption_orders: list[str] = Field(default_factory=lambda: ["cells"], description="object orders of the training captions, "
+                                      "one drawn per scene: cells (grid reading order) and/or shapes (world/qa.py CAPTION_ORDERS)")
 
     @field_validator("languages")
     @classmethod
@@ -130,6 +132,25 @@ class WorldConfig(BaseModel):
             raise ValueError("weights sum to zero")
         return {k: float(v[k]) for k in CONVERSATION_KINDS if k in v}
 
+    @field_validator("caption_orders")
+    @classmethod
+    def _caption_orders(cls, v: list[str]) -> list[str]:
+        out = []
+        for order in v:
+            if order not in CAPTION_ORDERS:
+                raise ValueError(f"unknown caption order {order!r} (one of {', '.join(CAPTION_ORDERS)})")
+            if order not in out:
+                out.append(order)
+        if not out:
+            raise ValueError("at least one caption order is required")
+        return out
+
+    def caption_order(self, scene_id: str) -> str:
+        """The object order of ``scene_id``'s captions (its own random stream: other draws are unchanged)."""
+        if len(self.caption_orders) == 1:
+            return self.caption_orders[0]
+        return random.Random(f"omnialign-world/{self.seed}/caption-order/{scene_id}").choice(self.caption_orders)
+
     def vqa_kind_weights(self) -> list[float] | None:
         """Weights aligned with CONVERSATION_KINDS, or None for the uniform draw."""
         if self.vqa_kinds is None:
@@ -142,7 +163,10 @@ class WorldConfig(BaseModel):
 
     def cache_key(self) -> str:
         # fields added later are left out at their default, so existing worlds keep their key
-        blob = json.dumps({"version": WORLD_VERSION, **self.model_dump(exclude={"vqa_kinds"} if self.vqa_kinds is None else set())}, sort_keys=True, ensure_ascii=False)
+        defaults = {"vqa_kinds"} if self.vqa_kinds is None else set()
+        if self.caption_orders == ["cells"]:
+            defaults.add("caption_orders")
+        blob = json.dumps({"version": WORLD_VERSION, **self.model_dump(exclude=defaults)}, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -224,17 +248,21 @@ def build_world(
     vqa_mcq: float = DEFAULT_VQA_MCQ,
     vqa_items: int = DEFAULT_VQA_ITEMS,
     vqa_kinds: dict[str, float] | None = None,
+    caption_orders: list[str] | tuple[str, ...] | str = ("cells",),
     progress: bool = True,
 ) -> dict:
     """Build (or reuse) the world in ``out_dir`` and return its manifest."""
     if isinstance(languages, str):
         languages = [s for s in languages.split(",") if s.strip()]
+    if isinstance(caption_orders, str):
+        caption_orders = [s.strip() for s in caption_orders.split(",") if s.strip()]
     try:
         cfg = WorldConfig(
             languages=list(languages), size=size, seed=seed, image_size=image_size,
             language_mix=language_mix, video=video, speech=speech, mcq_answer=mcq_answer,
             conversation_turns=conversation_turns, conversation_mcq=conversation_mcq,
             vqa_turns=vqa_turns, vqa_mcq=vqa_mcq, vqa_items=vqa_items, vqa_kinds=vqa_kinds,
+            caption_orders=list(caption_orders),
         )
     except ValidationError as e:
         err = e.errors()[0]
@@ -289,14 +317,14 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
         rng = random.Random(f"omnialign-world/{seed}/plan/{scene.id}")
         plan = scene_plan(scene, rng, cfg.conversation_turns, cfg.conversation_mcq)
         item_langs = rng.choices(langs, weights=weights, k=len(plan))
-        for item in render_plan(scene, plan, item_langs, cfg.mcq_answer):
+        for item in render_plan(scene, plan, item_langs, cfg.mcq_answer, cfg.caption_order(scene.id)):
             (captions_train if item["type"] == "caption" else instruct_train).append(item)
         instruct_train.extend(vqa_item(scene, qid, lang, turns, cfg.mcq_answer) for qid, turns, lang in _vqa_plan(scene, cfg, langs, weights))
     for scene in val:
         plan = scene_plan(scene, random.Random(f"omnialign-world/{seed}/plan/{scene.id}"), cfg.conversation_turns, cfg.conversation_mcq)
         vqa_plan = _vqa_plan(scene, cfg, langs, weights)
         for lang in langs:
-            for item in render_plan(scene, plan, lang, cfg.mcq_answer):
+            for item in render_plan(scene, plan, lang, cfg.mcq_answer, cfg.caption_order(scene.id)):
                 (captions_val if item["type"] == "caption" else instruct_val).append(item)
             instruct_val.extend(vqa_item(scene, qid, lang, turns, cfg.mcq_answer) for qid, turns, _ in vqa_plan)
     files = {

@@ -45,6 +45,7 @@ def register(subparsers) -> None:
     p.add_argument("--vqa-mcq", type=float, default=None, help="share of VQA turns asked as MCQ prompts (default 0.5)")
     p.add_argument("--vqa-items", type=int, default=None, help="VQA items per training scene (default 1)")
     p.add_argument("--vqa-kinds", default=None, help="relative weights of question kinds in VQA turns, e.g. relation=2,count=0.5 (others 1; default: uniform)")
+    p.add_argument("--caption-orders", default="cells", help="object orders of the training captions, one drawn per scene: cells (grid reading order), shapes (by shape, after a cue such as 'By shape:'), or cells,shapes")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         vqa_mcq=args.vqa_mcq if args.vqa_mcq is not None else DEFAULT_VQA_MCQ,
         vqa_items=args.vqa_items if args.vqa_items is not None else DEFAULT_VQA_ITEMS,
         vqa_kinds=parse_mix(args.vqa_kinds, "--vqa-kinds", "KIND"),
+        caption_orders=args.caption_orders,
         progress=not args.quiet,
     )
     counts = manifest["counts"]

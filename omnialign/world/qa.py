@@ -94,12 +94,15 @@ def vqa_item(src: Scene, qid: str, lang: str, turns: list[tuple[Query, bool]], a
     return _item(src, qid, lang, "vqa", "vqa", rendered)
 
 
-def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int) -> dict:
+CAPTION_ORDERS: tuple[str, ...] = ("cells", "shapes")  # object order in image captions (Language.ordered_caption)
+
+
+def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int, order: str = "cells") -> dict:
     L = get_language(lang)
     if isinstance(src, Clip):
         prompts, text = L.video_prompts, L.clip_caption(src)
     else:
-        prompts, text = L.caption_prompts, L.caption(src)
+        prompts, text = L.caption_prompts, L.ordered_caption(src, order)
     return _item(src, qid, lang, "caption", "caption", [(prompts[prompt_index % len(prompts)], text)])
 
 
@@ -195,7 +198,8 @@ def scene_plan(scene: Scene, rng: random.Random, n_turns: int = 3, mcq_share: fl
     return plan
 
 
-def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: str | list[str], mcq_answer: str = "option") -> list[dict]:
+def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: str | list[str], mcq_answer: str = "option",
+                caption_order: str = "cells") -> list[dict]:
     """The plan's items; item ``i`` in ``langs[i]`` (or all in one language when ``langs`` is a str)."""
     if isinstance(langs, str):
         langs = [langs] * len(plan)
@@ -203,7 +207,7 @@ def render_plan(src: Scene | Clip, plan: list[tuple[str, str, object]], langs: s
     for (tag, kind, payload), lang in zip(plan, langs):
         qid = f"{src.id}-{tag}"
         if kind == "caption":
-            items.append(caption_item(src, qid, lang, payload))
+            items.append(caption_item(src, qid, lang, payload, caption_order))
         elif kind == "conversation":
             items.append(conversation_item(src, qid, lang, payload, mcq_answer))
         elif kind == "mcq":

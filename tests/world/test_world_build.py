@@ -412,3 +412,40 @@ def test_vqa_kinds_weight_the_question_kinds_of_vqa_turns(tmp_path):
         build_world(tmp_path / "bad", languages=["en"], size=16, vqa_kinds={"smell": 1.0}, progress=False)
     with pytest.raises(ConfigError, match="vqa_kinds"):
         build_world(tmp_path / "bad", languages=["en"], size=16, vqa_kinds={k: 0.0 for k in CONVERSATION_KINDS}, progress=False)
+
+
+def test_caption_orders_list_objects_by_shape_after_a_cue(tmp_path):
+    """``caption_orders=cells,shapes``: each scene's captions (every language, train and val) list the
+    objects in one order drawn per scene; shape order opens with the language's cue; nothing else changes."""
+    from omnialign.world.lang import get_language
+    from omnialign.world.spec import Scene, SHAPES
+
+    kw = dict(languages=["en", "zh"], size=24, seed=2, video=False, speech=False, progress=False)
+    ma = build_world(tmp_path / "a", **kw)
+    mb = build_world(tmp_path / "b", caption_orders="cells,shapes", **kw)
+    assert ma["cache_key"] != mb["cache_key"] and mb["arguments"]["caption_orders"] == ["cells", "shapes"]
+    for name in ("instruct_train.json", "instruct_val.json"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    scenes = {s["id"]: Scene.from_json(s) for s in json.loads((tmp_path / "b" / "scenes_train.json").read_text())}
+    scenes |= {s["id"]: Scene.from_json(s) for s in json.loads((tmp_path / "b" / "scenes_val.json").read_text())}
+    cues = {lang: get_language(lang).shape_order_cue for lang in ("en", "zh")}
+    orders: dict[str, set] = {}
+    checked = 0
+    a_caps = {it["id"]: it for it in json.loads((tmp_path / "a" / "captions_train.json").read_text())}
+    for name in ("captions_train.json", "captions_val.json"):
+        for it in json.loads((tmp_path / "b" / name).read_text()):
+            text, scene = it["conversations"][1]["value"], scenes[it["scene"]]
+            by_shape = text.startswith(cues[it["lang"]])
+            orders.setdefault(it["scene"], set()).add(by_shape)
+            if not by_shape and name == "captions_train.json":
+                assert a_caps[it["id"]] == it  # the cell-order captions are the default world's
+            if by_shape and it["lang"] == "en" and len({o.shape for o in scene.objects}) == len(scene.objects) > 1:
+                named = sorted(text.find(f" {o.shape}") for o in scene.objects)
+                assert [text[i + 1:].split()[0].strip(",.") for i in named] == sorted((o.shape for o in scene.objects), key=SHAPES.index)
+                checked += 1
+    assert checked > 0
+    assert all(len(v) == 1 for v in orders.values())  # one order per scene, in every language
+    drawn = [next(iter(v)) for v in orders.values()]
+    assert 0.25 < sum(drawn) / len(drawn) < 0.75
+    with pytest.raises(ConfigError, match="caption_orders"):
+        build_world(tmp_path / "bad", caption_orders="cells,diagonal", **kw)

@@ -8,9 +8,11 @@ Grammar (articles, gender, case, particles, measure words) lives inside each lan
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from omnialign.data.mcq_format import OPTION_LETTERS
 from omnialign.world.questions import YES_NO, Query
-from omnialign.world.spec import Clip, Scene
+from omnialign.world.spec import COLOURS, SHAPES, Clip, Scene
 
 
 class Language:
@@ -41,8 +43,25 @@ class Language:
         """Letter -> option text, in order."""
         return {OPTION_LETTERS[i]: self.option(q, v) for i, v in enumerate(q.options)}
 
+    # "By shape:" — opens a caption that lists the objects in shape order (world/qa.py CAPTION_ORDERS)
+    shape_order_cue: str = ""
+    cue_separator: str = " "
+
     def caption(self, scene: Scene) -> str:
         raise NotImplementedError
+
+    def ordered_caption(self, scene: Scene, order: str = "cells") -> str:
+        """The caption with its objects in ``order``: ``cells`` (reading order of the grid, the plain
+        :meth:`caption`) or ``shapes`` (by shape, then colour, in the vocabulary's order, after the
+        language's cue, so a model knows from the first words which order follows)."""
+        if order == "cells":
+            return self.caption(scene)
+        if order == "shapes":
+            rank = {s: i for i, s in enumerate(SHAPES)}
+            colours = {c: i for i, c in enumerate(COLOURS)}
+            objects = tuple(sorted(scene.objects, key=lambda o: (rank[o.shape], colours[o.colour])))
+            return f"{self.shape_order_cue}{self.cue_separator}{self.caption(replace(scene, objects=objects))}"
+        raise ValueError(f"unknown caption order {order!r}")
 
     def clip_caption(self, clip: Clip) -> str:
         raise NotImplementedError

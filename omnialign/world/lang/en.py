@@ -59,6 +59,7 @@ class English(Language):
     code = "en"
     voice = "en-us"
     yes, no = "Yes", "No"
+    shape_order_cue = "By shape:"
     caption_prompts = ("Describe the image briefly.", "What is in this picture?", "Give a short description of the image.")
     video_prompts = ("Describe the video briefly.", "What happens in this video?")
     hints = ("The picture shows simple shapes on a background.", "Objects can be circles, squares, triangles, stars or hearts.")

@@ -66,6 +66,7 @@ class Korean(Language):
     code = "ko"
     voice = "ko"
     yes, no = "예", "아니요"
+    shape_order_cue = "모양별로:"
     caption_prompts = ("이 그림을 간단히 설명해 주세요.", "이 그림에 무엇이 있나요?", "그림을 짧게 묘사해 주세요.")
     video_prompts = ("이 영상을 간단히 설명해 주세요.", "이 영상에서 무슨 일이 일어나나요?")
     hints = ("그림에는 배경 위에 간단한 도형들이 있습니다.", "물체는 원, 사각형, 삼각형, 별 또는 하트입니다.")

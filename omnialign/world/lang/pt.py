@@ -79,6 +79,7 @@ class Portuguese(Language):
     code = "pt"
     voice = "pt"
     yes, no = "Sim", "Não"
+    shape_order_cue = "Por forma:"
     caption_prompts = ("Descreva a imagem brevemente.", "O que há nesta imagem?", "Faça uma descrição curta da imagem.")
     video_prompts = ("Descreva o vídeo brevemente.", "O que acontece neste vídeo?")
     hints = ("A imagem mostra formas simples sobre um fundo.", "Os objetos podem ser círculos, quadrados, triângulos, estrelas ou corações.")

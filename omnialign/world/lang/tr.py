@@ -112,6 +112,7 @@ class Turkish(Language):
     code = "tr"
     voice = "tr"
     yes, no = "Evet", "Hayır"
+    shape_order_cue = "Şekle göre:"
     caption_prompts = ("Resmi kısaca açıkla.", "Bu resimde ne var?", "Resmi kısa bir cümleyle anlat.")
     video_prompts = ("Videoyu kısaca açıkla.", "Bu videoda ne oluyor?")
     hints = ("Resimde bir arka plan üzerinde basit şekiller var.", "Nesneler daire, kare, üçgen, yıldız ya da kalp olabilir.")

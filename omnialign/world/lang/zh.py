@@ -53,6 +53,8 @@ class Chinese(Language):
     code = "zh"
     voice = "cmn-latn-pinyin"
     yes, no = "是", "否"
+    shape_order_cue = "按形状："
+    cue_separator = ""
     caption_prompts = ("请简要描述这张图片。", "这张图片里有什么？", "请用一句话描述这张图片。")
     video_prompts = ("请简要描述这段视频。", "这段视频里发生了什么？")
     hints = ("图中的背景上有一些简单的图形。", "物体可能是圆形、正方形、三角形、星星或爱心。")
