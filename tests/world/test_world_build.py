@@ -449,3 +449,21 @@ def test_caption_orders_list_objects_by_shape_after_a_cue(tmp_path):
     assert 0.25 < sum(drawn) / len(drawn) < 0.75
     with pytest.raises(ConfigError, match="caption_orders"):
         build_world(tmp_path / "bad", caption_orders="cells,diagonal", **kw)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "zh", "pt", "ar", "tr", "ru"])
+def test_cells_plus_shapes_caption_appends_the_objects_in_shape_order(lang):
+    from omnialign.world.lang import get_language
+    from omnialign.world.scene import sample_scene, scene_rng
+    from omnialign.world.spec import COLOURS, SHAPES
+
+    L = get_language(lang)
+    scene = next(s for s in (sample_scene(scene_rng(5, "t", i), f"s{i}", n_objects=3) for i in range(50))
+                 if [o.shape for o in s.objects] != sorted((o.shape for o in s.objects), key=SHAPES.index))
+    text = L.ordered_caption(scene, "cells+shapes")
+    head, tail = text.split(L.shape_order_cue)
+    assert head.rstrip() == L.caption(scene) and tail.endswith(L.full_stop)
+    labels = tail.strip().removesuffix(L.full_stop).split(L.list_separator)
+    by_shape = sorted(scene.objects, key=lambda o: (SHAPES.index(o.shape), list(COLOURS).index(o.colour)))
+    assert labels == [L.short_label(o) for o in by_shape]
+    assert labels != [L.short_label(o) for o in scene.objects]  # the tail's order is not the caption's

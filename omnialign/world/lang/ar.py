@@ -72,9 +72,13 @@ class Arabic(Language):
     voice = "ar"
     yes, no = "نعم", "لا"
     shape_order_cue = "حسب الشكل:"
+    list_separator = "، "
     caption_prompts = ("صف الصورة بإيجاز.", "ماذا يوجد في هذه الصورة؟", "اكتب وصفًا قصيرًا للصورة.")
     video_prompts = ("صف الفيديو بإيجاز.", "ماذا يحدث في هذا الفيديو؟")
     hints = ("تُظهر الصورة أشكالًا بسيطة على خلفية.", "قد تكون الأجسام دوائر أو مربعات أو مثلثات أو نجومًا أو قلوبًا.")
+
+    def short_label(self, o) -> str:
+        return indef(o)
 
     def q_colour(self, q: Query) -> str:
         return f"ما لون {definite(NOUN[q.target.shape])}؟"

@@ -46,22 +46,35 @@ class Language:
     # "By shape:" — opens a caption that lists the objects in shape order (world/qa.py CAPTION_ORDERS)
     shape_order_cue: str = ""
     cue_separator: str = " "
+    list_separator: str = ", "
+    full_stop: str = "."
 
     def caption(self, scene: Scene) -> str:
         raise NotImplementedError
 
     def ordered_caption(self, scene: Scene, order: str = "cells") -> str:
         """The caption with its objects in ``order``: ``cells`` (reading order of the grid, the plain
-        :meth:`caption`) or ``shapes`` (by shape, then colour, in the vocabulary's order, after the
+        :meth:`caption`), ``cells+shapes`` (that caption, then the objects' short labels in shape order after
+        the cue) or ``shapes`` (by shape, then colour, in the vocabulary's order, after the
         language's cue, so a model knows from the first words which order follows)."""
         if order == "cells":
             return self.caption(scene)
+        if order == "cells+shapes":  # reading order, then the objects again in shape order after the cue
+            tail = self.list_separator.join(self.short_label(o) for o in self._by_shape(scene))
+            return f"{self.caption(scene)}{self.cue_separator}{self.shape_order_cue}{self.cue_separator}{tail}{self.full_stop}"
         if order == "shapes":
-            rank = {s: i for i, s in enumerate(SHAPES)}
-            colours = {c: i for i, c in enumerate(COLOURS)}
-            objects = tuple(sorted(scene.objects, key=lambda o: (rank[o.shape], colours[o.colour])))
-            return f"{self.shape_order_cue}{self.cue_separator}{self.caption(replace(scene, objects=objects))}"
+            return f"{self.shape_order_cue}{self.cue_separator}{self.caption(replace(scene, objects=self._by_shape(scene)))}"
         raise ValueError(f"unknown caption order {order!r}")
+
+    @staticmethod
+    def _by_shape(scene: Scene) -> tuple:
+        rank = {s: i for i, s in enumerate(SHAPES)}
+        colours = {c: i for i, c in enumerate(COLOURS)}
+        return tuple(sorted(scene.objects, key=lambda o: (rank[o.shape], colours[o.colour])))
+
+    def short_label(self, o) -> str:
+        """An object's colour + shape noun phrase ("red square"), as the language lists it."""
+        raise NotImplementedError
 
     def clip_caption(self, clip: Clip) -> str:
         raise NotImplementedError

@@ -64,6 +64,9 @@ class English(Language):
     video_prompts = ("Describe the video briefly.", "What happens in this video?")
     hints = ("The picture shows simple shapes on a background.", "Objects can be circles, squares, triangles, stars or hearts.")
 
+    def short_label(self, o) -> str:
+        return label(o)
+
     def q_colour(self, q: Query) -> str:
         return f"What colour is the {SHAPE[q.target.shape]}?"
 

@@ -71,6 +71,9 @@ class Korean(Language):
     video_prompts = ("이 영상을 간단히 설명해 주세요.", "이 영상에서 무슨 일이 일어나나요?")
     hints = ("그림에는 배경 위에 간단한 도형들이 있습니다.", "물체는 원, 사각형, 삼각형, 별 또는 하트입니다.")
 
+    def short_label(self, o) -> str:
+        return label(o)
+
     def q_colour(self, q: Query) -> str:
         return f"{josa(SHAPE[q.target.shape], '은', '는')} 무슨 색인가요?"
 

@@ -84,6 +84,9 @@ class Portuguese(Language):
     video_prompts = ("Descreva o vídeo brevemente.", "O que acontece neste vídeo?")
     hints = ("A imagem mostra formas simples sobre um fundo.", "Os objetos podem ser círculos, quadrados, triângulos, estrelas ou corações.")
 
+    def short_label(self, o) -> str:
+        return label(o)
+
     def q_colour(self, q: Query) -> str:
         s = q.target.shape
         return f"De que cor é {'a' if fem(s) else 'o'} {NOUN[s]}?"

@@ -91,6 +91,9 @@ class Russian(Language):
     video_prompts = ("Кратко опишите видео.", "Что происходит на этом видео?")
     hints = ("На картинке простые фигуры на фоне.", "Фигуры могут быть кругами, квадратами, треугольниками, звёздами или сердцами.")
 
+    def short_label(self, o) -> str:
+        return noun_phrase(o)
+
     def q_colour(self, q: Query) -> str:
         return f"Какого цвета {NOUN[q.target.shape]['nom']}?"
 

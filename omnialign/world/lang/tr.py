@@ -117,6 +117,9 @@ class Turkish(Language):
     video_prompts = ("Videoyu kısaca açıkla.", "Bu videoda ne oluyor?")
     hints = ("Resimde bir arka plan üzerinde basit şekiller var.", "Nesneler daire, kare, üçgen, yıldız ya da kalp olabilir.")
 
+    def short_label(self, o) -> str:
+        return label(o)
+
     def q_colour(self, q: Query) -> str:
         return f"{cap(SHAPE[q.target.shape])} ne renk?"
 

@@ -55,9 +55,14 @@ class Chinese(Language):
     yes, no = "是", "否"
     shape_order_cue = "按形状："
     cue_separator = ""
+    list_separator = "、"
+    full_stop = "。"
     caption_prompts = ("请简要描述这张图片。", "这张图片里有什么？", "请用一句话描述这张图片。")
     video_prompts = ("请简要描述这段视频。", "这段视频里发生了什么？")
     hints = ("图中的背景上有一些简单的图形。", "物体可能是圆形、正方形、三角形、星星或爱心。")
+
+    def short_label(self, o) -> str:
+        return label(o)
 
     def q_colour(self, q: Query) -> str:
         return f"{NOUN[q.target.shape]}是什么颜色的？"
