@@ -6,7 +6,8 @@ Re-runs the quickstart recipe (``recipes/quickstart.yaml``) on the world, vision
 finished ``omnialign quickstart`` directory: one caption step, then ``--steps`` instruction-tuning steps,
 twice — the baseline is one process with all usable cores as torch threads (what ``omnialign train`` does),
 the candidate ``--processes`` ranks of one thread each (``omnialign.train.launch``, torchrun + DDP over gloo;
-``omnialign quickstart --processes N``). Measured on 2 cores, 200 steps: 0.98x (two threads already fill both cores). The two runs use the same global batches in the same order. Prints one JSON object: the
+``omnialign quickstart --processes N``). Measured on 2 cores, 200 steps: 0.98x (two threads already fill
+both cores). The two runs use the same global batches in the same order. Prints one JSON object: the
 instruction stage's wall time and median step time for each, the speed-up ratio, and the largest
 difference between the two runs' per-step losses (float summation order only).
 """
@@ -27,14 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _run(qs: Path, out: Path, steps: int, processes: int) -> dict:
-    from omnialign.train.launch import launch_command, usable_cpus
+    from omnialign.train.launch import launch_command, train_cli_args, usable_cpus
 
     variables = {"world": qs / "world", "vision": qs / "vision-encoder", "corpus": qs / "text_corpus.json"}
     overrides = ["stages.0.max_steps=1", f"stages.1.max_steps={steps}"]
     recipe = REPO / "recipes/quickstart.yaml"
     if processes == 1:
-        cmd = [sys.executable, "-m", "omnialign.cli", "train", str(recipe), "--out", str(out), "--no-progress"]
-        cmd += [a for k, v in variables.items() for a in ("--var", f"{k}={v}")] + [a for o in overrides for a in ("--set", o)]
+        cmd = [sys.executable, "-m", "omnialign.cli", *train_cli_args(recipe, out, variables=variables, overrides=overrides, progress=False)]
         threads = usable_cpus()
     else:
         cmd = launch_command(recipe, out, processes=processes, variables=variables, overrides=overrides, progress=False)

@@ -34,23 +34,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def train_cli_args(recipe_path: str | Path, out_dir: str | Path, *, variables: dict | None = None, overrides: list[str] | None = None,
+                   resume: bool = False, progress: bool = True) -> list[str]:
+    """The arguments of ``omnialign train`` (after ``omnialign.cli``) for one run."""
+    args = ["train", str(recipe_path), "--out", str(out_dir)]
+    for k, v in (variables or {}).items():
+        args += ["--var", f"{k}={v}"]
+    for o in overrides or []:
+        args += ["--set", o]
+    if resume:
+        args.append("--resume")
+    if not progress:
+        args.append("--no-progress")
+    return args
+
+
 def launch_command(recipe_path: str | Path, out_dir: str | Path, *, processes: int, variables: dict | None = None,
                    overrides: list[str] | None = None, resume: bool = False, progress: bool = True, port: int | None = None) -> list[str]:
     """The ``torchrun`` command line of a CPU data-parallel ``omnialign train`` run (accelerate's
     ``Accelerator`` sees torchrun's environment and trains as MULTI_CPU over gloo; ``accelerate launch
     --cpu`` itself starts a single process whatever ``--num_processes`` says)."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", str(processes),
-           "--master_addr", "127.0.0.1", "--master_port", str(port or _free_port()),
-           "-m", "omnialign.cli", "train", str(recipe_path), "--out", str(out_dir)]
-    for k, v in (variables or {}).items():
-        cmd += ["--var", f"{k}={v}"]
-    for o in overrides or []:
-        cmd += ["--set", o]
-    if resume:
-        cmd.append("--resume")
-    if not progress:
-        cmd.append("--no-progress")
-    return cmd
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", str(processes),
+            "--master_addr", "127.0.0.1", "--master_port", str(port or _free_port()), "-m", "omnialign.cli",
+            *train_cli_args(recipe_path, out_dir, variables=variables, overrides=overrides, resume=resume, progress=progress)]
 
 
 def train_with_processes(recipe_path: str | Path, out_dir: str | Path, *, processes: int = 1, variables: dict | None = None,

@@ -9,7 +9,7 @@ import pytest
 from safetensors.torch import load_file
 
 from omnialign.errors import ConfigError, OmnialignError
-from omnialign.train.launch import launch_command, train_with_processes
+from omnialign.train.launch import launch_command, train_cli_args, train_with_processes
 
 def _losses(run, stage):
     return [json.loads(l)["loss"] for l in (run / stage / "metrics.jsonl").read_text().splitlines()]
@@ -23,8 +23,8 @@ CASES = {"llava-tiny": [], "parrot-tiny": ["model.connectors.image.options.aux_l
 def test_two_processes_match_one(tmp_path, toy_data, repo_root, recipe_name):
     recipe = repo_root / f"recipes/{recipe_name}.yaml"
     overrides = ["stages.0.epochs=2", *CASES[recipe_name]]
-    single = subprocess.run([sys.executable, "-m", "omnialign.cli", "train", str(recipe), "--var", f"data={toy_data}", "--out", str(tmp_path / "one"),
-                             *[a for o in overrides for a in ("--set", o)], "--no-progress"], cwd=repo_root, capture_output=True, text=True, timeout=600)
+    single = subprocess.run([sys.executable, "-m", "omnialign.cli", *train_cli_args(recipe, tmp_path / "one", variables={"data": toy_data}, overrides=overrides, progress=False)],
+                            cwd=repo_root, capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stderr[-2000:]
     cmd = launch_command(recipe, tmp_path / "two", processes=2, variables={"data": toy_data}, overrides=overrides, progress=False)
     double = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
