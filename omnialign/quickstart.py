@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIX = {"en": 0.25, "ko": 0.25, "zh": 0.25, "pt": 0.0625, "ar": 0.0625, "tr": 0.0625, "ru": 0.0625}
 TOWER_EPOCHS = 6  # 378 steps: val accuracy 1.00 on every head but shape (0.997), as with 8; the time goes to the budget
 VQA_ITEMS = 2  # short-answer/MCQ VQA items per training scene (world/qa.py vqa_item)
+CAPTION_ORDERS = ["cells+shapes"]  # reading-order caption + the objects in shape order (docs/quickstart_binding.md)
 MCQ_ANSWER = "text"  # training MCQs answered with the option's text; VLMEvalKit's rule 4 maps it to its letter
 READING_PER_SCENE = 1  # text-only reading items per training scene in the LM corpus (world/reading.py)
 MCQ_MAX_NEW_TOKENS = 16  # room for the longest option text (+ its letter in the "option" answer style)
@@ -146,7 +147,7 @@ def quickstart(out: str | Path = "runs/quickstart", *, languages: list[str] | No
     _say("1/5 building the world (cached)")
     t = time.time()
     world = out / "world"
-    build_world(world, languages=languages, size=40 if fast else size, seed=seed, language_mix=mix, video=False, speech=False, vqa_items=VQA_ITEMS, mcq_answer=MCQ_ANSWER, progress=progress)
+    build_world(world, languages=languages, size=40 if fast else size, seed=seed, language_mix=mix, video=False, speech=False, vqa_items=VQA_ITEMS, mcq_answer=MCQ_ANSWER, caption_orders=CAPTION_ORDERS, progress=progress)
     timings["world"] = time.time() - t
 
     _say("2/5 stage 0a: pretraining the CLIP vision tower on the world's scene annotations")

@@ -25,6 +25,10 @@ def test_quickstart_fast_end_to_end(tmp_path):
     assert [k.split("-", 1)[1] for k in sorted(curves)] == ["align", "instruct"]
     assert all(len(v) >= 2 for v in curves.values())
     assert (out / "vision-encoder" / "config.json").exists()
+    # captions in reading order, then the objects again in shape order (quickstart.CAPTION_ORDERS)
+    captions = json.loads((out / "world" / "captions_train.json").read_text())
+    en_caps = [c["conversations"][1]["value"] for c in captions if c["lang"] == "en"]
+    assert en_caps and all(" By shape: " in c and not c.startswith("By shape:") for c in en_caps)
     # the LM corpus holds text-only reading items (caption, then MCQ / short-answer questions)
     corpus = json.loads((out / "text_corpus.json").read_text())
     reading = [r for r in corpus if r["id"].startswith("reading-")]
