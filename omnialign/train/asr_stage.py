@@ -6,7 +6,9 @@ tokenizer (so stage 2 aligns the same units to the LLM); CIF fires exactly that 
 (quantity scaling) and ``model.heads["asr"]`` scores the transcript from the C-Former states
 (``ce``, ``ctc`` or ``attention`` head, omnialign.model.asr_head); the loss is the head loss per
 supervised unit over the global batch + the quantity loss. The LLM is not run. Frozen Whisper
-features come from the feature cache. Like multimodal stages, ``save_every`` writes resumable
+features come from the feature cache. Under data parallelism (torchrun, ``omnialign.train.launch``) each
+rank takes every ``world``-th sample of the global batch and the ranks sum their gradients, so N ranks
+take the same steps as one process; only the main process writes metrics and checkpoints. Like multimodal stages, ``save_every`` writes resumable
 checkpoints (optimizer, scheduler, RNG, step) and ``--resume`` continues an interrupted stage
 exactly where it stopped; a finished stage is skipped.
 """
@@ -66,6 +68,8 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     if "asr" not in model.heads or "audio" not in model.connectors:
         raise ConfigError(f"stage {stage.name}: type asr needs model.asr_head and a cif audio connector")
     recipe = trainer.recipe
+    acc, rank, world = trainer.accelerator, trainer.rank, trainer.world
+    main = acc.is_main_process
     stage_dir.mkdir(parents=True, exist_ok=True)
     samples = [s for name in stage.datasets for s in load_samples(recipe.data.datasets[name].path, recipe.data.datasets[name].media_root)]
     items = asr_items(samples, model.tokenizer)
@@ -77,7 +81,8 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     fc = recipe.data.feature_cache
     cache_root = (fc.dir or str(trainer.out / "feature_cache")) if fc.enabled else None
     encoder_trains = any(k.startswith("encoders.") for k in trainable)
-    collate = attach_av_inputs(Collator(0), model, _Items(items), cache_root=cache_root, encoder_trains=encoder_trains, progress=trainer.progress)
+    with acc.main_process_first():  # one rank encodes and writes the cache; the others read it
+        collate = attach_av_inputs(Collator(0), model, _Items(items), cache_root=cache_root, encoder_trains=encoder_trains, progress=trainer.progress and main)
     audio_inputs = collate.media_inputs["audio"]
 
     spe = steps_per_epoch(len(items), stage.global_batch)
@@ -97,7 +102,9 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     conn, head = model.connectors["audio"], model.heads["asr"]
     metrics_path = stage_dir / "metrics.jsonl"
     kept = [l for l in metrics_path.read_text().splitlines() if l and json.loads(l)["step"] <= start_step] if metrics_path.exists() else []
-    metrics_path.write_text("".join(l + "\n" for l in kept))  # drop records past the resume point
+    acc.wait_for_everyone()  # every rank has read the records before the main process trims them
+    if main:
+        metrics_path.write_text("".join(l + "\n" for l in kept))  # drop records past the resume point
     from omnialign.train.runner import KILL_ENV
 
     kill_stage, _, kill_step = os.environ.get(KILL_ENV, "").rpartition(":")
@@ -110,8 +117,9 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
         batch = batch_at(epoch, idx)
         n_units = head.units([lengths[j] for j in batch])
         ce_sum, q_sum = 0.0, 0.0
-        for k in range(0, len(batch), stage.micro_batch):
-            mb = [items[j] for j in batch[k : k + stage.micro_batch]]
+        mine = batch[rank::world]
+        for k in range(0, len(mine), stage.micro_batch):
+            mb = [items[j] for j in mine[k : k + stage.micro_batch]]
             media = audio_inputs([(it.media["audio"][0], it) for it in mb], torch.arange(len(mb)))
             with trainer.autocast():  # the encoder; CIF's integrate-and-fire and the head stay float32
                 feats, mask = model.media_features("audio", media)
@@ -121,14 +129,17 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
             loss.backward()
             ce_sum += float(out.ce.detach()) * out.n_tokens
             q_sum += float(out.quantity.detach()) * len(mb)
+        if world > 1:  # each rank's loss is its share of the global-batch loss: sum gradients and logs
+            ce_sum, q_sum = _sum_over_ranks(trainable, ce_sum, q_sum)
         if stage.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(list(trainable.values()), stage.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         last = {"stage": stage.name, "step": step + 1, "epoch": epoch, "loss": ce_sum / n_units, "quantity_loss": q_sum / len(batch), "lr": scheduler.get_last_lr()[0]}
-        with metrics_path.open("a") as fh:
-            fh.write(json.dumps(last) + "\n")
+        if main:
+            with metrics_path.open("a") as fh:
+                fh.write(json.dumps(last) + "\n")
         done = step + 1
         if stage.save_every and done % stage.save_every == 0 and done < total:
             trainer.save_step(model, stage_dir, si, stage, done, epoch, optimizer, scheduler)
@@ -137,13 +148,29 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     if not last and kept:
         last = json.loads(kept[-1])
     model.eval()
-    ckpt.save_checkpoint(model, stage_dir / "final", recipe_yaml=trainer.recipe_yaml, info={"stage": stage.name, "step": total})
+    acc.wait_for_everyone()
     summary = {"steps": total, "head": getattr(head, "kind", "ce"), "final_loss": last.get("loss"), "final_quantity_loss": last.get("quantity_loss"),
-               "samples": len(items), "dropped": 0, "seconds": round(time.time() - t_stage, 2), "resumed_at": start_step}
+               "samples": len(items), "dropped": 0, "seconds": round(time.time() - t_stage, 2), "resumed_at": start_step, "processes": world}
+    if not main:
+        return summary
+    ckpt.save_checkpoint(model, stage_dir / "final", recipe_yaml=trainer.recipe_yaml, info={"stage": stage.name, "step": total})
     (stage_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"[omnialign] stage {si} {stage.name} (asr, {summary['head']} head): {total} steps, loss {summary['final_loss']:.4f}, "
           f"quantity {summary['final_quantity_loss']:.3f}, {summary['seconds']} s", flush=True)
     return summary
+
+
+def _sum_over_ranks(trainable: dict, *scalars: float) -> list[float]:
+    """All-reduce (sum) the trainable parameters' gradients and ``scalars`` across the ranks."""
+    import torch.distributed as dist
+
+    for p in trainable.values():
+        if p.grad is None:  # a rank whose share of the batch never reached this parameter
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)
+    t = torch.tensor(scalars, dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.tolist()
 
 
 def _fault_injection() -> None:

@@ -106,9 +106,12 @@ def run_lm_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        last = loss_acc / (rows.shape[0] * (batch.shape[1] - 1))
+        n_tokens = rows.numel()
+        if trainer.world > 1:  # the logged loss and throughput are the global batch's, not this rank's
+            loss_acc, n_tokens = acc.reduce(torch.tensor([loss_acc, float(n_tokens)], dtype=torch.float64), reduction="sum").tolist()
+        last = loss_acc / n_total
         dt = time.time() - t0
-        rec = {"stage": stage.name, "step": step + 1, "loss": last, "lr": scheduler.get_last_lr()[0], "tokens_per_s": rows.numel() / max(dt, 1e-9), "seconds": dt}
+        rec = {"stage": stage.name, "step": step + 1, "loss": last, "lr": scheduler.get_last_lr()[0], "tokens_per_s": n_tokens / max(dt, 1e-9), "seconds": dt}
         if acc.is_main_process:
             with open(metrics_path, "a") as fh:
                 fh.write(json.dumps(rec) + "\n")
@@ -126,7 +129,7 @@ def run_lm_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     acc.wait_for_everyone()
     if acc.is_main_process:
         ckpt.save_checkpoint(model, stage_dir / "final", recipe_yaml=trainer.recipe_yaml, info={"stage": stage.name, "step": total})
-    summary = {"steps": total, "final_loss": last, "languages": stream.language_counts, "heldout_per_char_perplexity": perplexity, "seconds": round(time.time() - t_stage, 2)}
+    summary = {"steps": total, "final_loss": last, "languages": stream.language_counts, "heldout_per_char_perplexity": perplexity, "seconds": round(time.time() - t_stage, 2), "processes": trainer.world}
     if acc.is_main_process:
         (stage_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary

@@ -60,6 +60,54 @@ def test_two_processes_match_one(tmp_path, toy_data, repo_root, recipe_name):
     assert shards == {e["shard"] for e in index.values()}
 
 
+def _run_one_and_two(tmp_path, repo_root, recipe, variables, overrides=()):
+    single = subprocess.run([sys.executable, "-m", "omnialign.cli", *train_cli_args(recipe, tmp_path / "one", variables=variables, overrides=list(overrides), progress=False)],
+                            cwd=repo_root, capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-2000:]
+    cmd = launch_command(recipe, tmp_path / "two", processes=2, variables=variables, overrides=list(overrides), progress=False)
+    double = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert double.returncode == 0, double.stderr[-3000:]
+    return tmp_path / "one", tmp_path / "two"
+
+
+def _write_bilingual_text(root):
+    root.mkdir(parents=True, exist_ok=True)
+    en = [f"the {c} {s} is next to the {c2} box number {i}" for i, (c, s, c2) in enumerate([("red", "ball", "blue"), ("green", "cup", "red"), ("blue", "hat", "green")] * 6)]
+    ko = [f"{i}번 상자 옆에 {c} {s}이 있습니다" for i, (c, s) in enumerate([("빨간", "공"), ("초록", "컵"), ("파란", "모자")] * 6)]
+    for name, lines in (("en.txt", en), ("ko.txt", ko), ("en.heldout.txt", en[:3]), ("ko.heldout.txt", ko[:3])):
+        (root / name).write_text("\n".join(lines), encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("case", ["asr", "lm_pretrain"])
+def test_asr_and_lm_stages_split_the_batch_across_ranks(tmp_path, toy_data, repo_root, case):
+    """The stages outside the runner's loop: X-LLM's speech-ASR stage and X-LLaVA's LM pretraining. Two ranks
+    take the same steps as one process (each computing half the global batch), and the logged loss is the
+    global batch's, not one rank's."""
+    if case == "asr":
+        from xllm_toydata import write_xllm_toy_data
+
+        recipe, stage = repo_root / "recipes/x-llm-tiny.yaml", "stage0-speech-asr"
+        variables = {"data": write_xllm_toy_data(tmp_path / "data", n=8)}
+        overrides = ["stages.0.max_steps=4", "stages.1.max_steps=1", "stages.2.max_steps=1", "stages.3.max_steps=1", "stages.4.max_steps=1"]
+    else:
+        recipe, stage = repo_root / "recipes/x-llava-tiny.yaml", "stage0-bilingual-pretrain"
+        variables = {"data": toy_data, "text": _write_bilingual_text(tmp_path / "text")}
+        overrides = ["stages.0.max_steps=4", "stages.1.max_steps=1", "stages.2.max_steps=1"]
+    one, two = _run_one_and_two(tmp_path, repo_root, recipe, variables, overrides)
+    for run, world in ((one, 1), (two, 2)):
+        assert json.loads((run / stage / "summary.json").read_text())["processes"] == world
+    a, b = _losses(one, stage), _losses(two, stage)
+    assert len(a) == len(b) == 4
+    assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-4 * max(abs(x) for x in a), (a, b)
+    wa = load_file(str(one / stage / "final/model.safetensors"))
+    wb = load_file(str(two / stage / "final/model.safetensors"))
+    assert wa.keys() == wb.keys()
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) <= 1e-5
+    trained = [k for k in wa if k.startswith("connectors.audio" if case == "asr" else "llm.")]
+    assert trained
+
+
 def test_failed_job_raises_and_bad_count_is_refused(tmp_path, repo_root):
     with pytest.raises(ConfigError, match="processes"):
         train_with_processes(repo_root / "recipes/llava-tiny.yaml", tmp_path / "x", processes=0)
