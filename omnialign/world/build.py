@@ -78,7 +78,7 @@ class WorldConfig(BaseModel):
     vqa_kinds: dict[str, float] | None = Field(None, description="relative weight of question kinds in VQA turns "
                                                "(kinds not named keep weight 1; default: uniform over world/qa.py CONVERSATION_KINDS)")
     caption_orders: list[str] = Field(default_factory=lambda: ["cells"], description="object orders of the training captions, "
-                                      "one drawn per scene: cells (grid reading order), shapes, cells+shapes (world/qa.py CAPTION_ORDERS)")
+                                      "one drawn per scene: cells (grid reading order), shapes, cells+shapes, cells+colours (world/qa.py CAPTION_ORDERS)")
 
     @field_validator("languages")
     @classmethod

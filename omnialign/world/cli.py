@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     p.add_argument("--vqa-mcq", type=float, default=None, help="share of VQA turns asked as MCQ prompts (default 0.5)")
     p.add_argument("--vqa-items", type=int, default=None, help="VQA items per training scene (default 1)")
     p.add_argument("--vqa-kinds", default=None, help="relative weights of question kinds in VQA turns, e.g. relation=2,count=0.5 (others 1; default: uniform)")
-    p.add_argument("--caption-orders", default="cells", help="object orders of the training captions, one drawn per scene: cells (grid reading order), shapes (by shape, after a cue such as 'By shape:'), cells+shapes (reading order, then the objects again by shape), or a list such as cells,shapes")
+    p.add_argument("--caption-orders", default="cells", help="object orders of the training captions, one drawn per scene: cells (grid reading order), shapes (by shape, after a cue such as 'By shape:'), cells+shapes (reading order, then the objects again by shape), cells+colours (reading order, then 'The square is red.' per object by shape), or a list such as cells,shapes")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 

@@ -94,7 +94,7 @@ def vqa_item(src: Scene, qid: str, lang: str, turns: list[tuple[Query, bool]], a
     return _item(src, qid, lang, "vqa", "vqa", rendered)
 
 
-CAPTION_ORDERS: tuple[str, ...] = ("cells", "shapes", "cells+shapes")  # object order in image captions (Language.ordered_caption)
+CAPTION_ORDERS: tuple[str, ...] = ("cells", "shapes", "cells+shapes", "cells+colours")  # object order in image captions (Language.ordered_caption)
 
 
 def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int, order: str = "cells") -> dict:

@@ -467,3 +467,23 @@ def test_cells_plus_shapes_caption_appends_the_objects_in_shape_order(lang):
     by_shape = sorted(scene.objects, key=lambda o: (SHAPES.index(o.shape), list(COLOURS).index(o.colour)))
     assert labels == [L.short_label(o) for o in by_shape]
     assert labels != [L.short_label(o) for o in scene.objects]  # the tail's order is not the caption's
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "zh", "pt", "ar", "tr", "ru"])
+def test_cells_plus_colours_caption_states_each_colour_in_shape_order(lang):
+    from omnialign.world.lang import get_language
+    from omnialign.world.questions import Query
+    from omnialign.world.scene import sample_scene, scene_rng
+    from omnialign.world.spec import COLOURS, SHAPES
+
+    L = get_language(lang)
+    scene = next(s for s in (sample_scene(scene_rng(5, "t", i), f"s{i}", n_objects=3) for i in range(50))
+                 if [o.shape for o in s.objects] != sorted((o.shape for o in s.objects), key=SHAPES.index))
+    text = L.ordered_caption(scene, "cells+colours")
+    head, tail = text.split(L.shape_order_cue)
+    assert head.rstrip() == L.caption(scene)
+    by_shape = sorted(scene.objects, key=lambda o: (SHAPES.index(o.shape), list(COLOURS).index(o.colour)))
+    said = [L.answer(Query("colour", o.colour, target=o)) for o in by_shape]  # "The square is red." per object
+    assert tail.strip() == L.cue_separator.join(said)
+    positions = [tail.index(s) for s in said]
+    assert positions == sorted(positions) and len(set(said)) == len(said)

@@ -55,13 +55,19 @@ class Language:
     def ordered_caption(self, scene: Scene, order: str = "cells") -> str:
         """The caption with its objects in ``order``: ``cells`` (reading order of the grid, the plain
         :meth:`caption`), ``cells+shapes`` (that caption, then the objects' short labels in shape order after
-        the cue) or ``shapes`` (by shape, then colour, in the vocabulary's order, after the
+        the cue), ``cells+colours`` (that caption, then "The square is red. The star is green." in shape order:
+        the answers to "what colour is the <shape>?") or ``shapes`` (by shape, then colour, in the vocabulary's order, after the
         language's cue, so a model knows from the first words which order follows)."""
         if order == "cells":
             return self.caption(scene)
         if order == "cells+shapes":  # reading order, then the objects again in shape order after the cue
             tail = self.list_separator.join(self.short_label(o) for o in self._by_shape(scene))
             return f"{self.caption(scene)}{self.cue_separator}{self.shape_order_cue}{self.cue_separator}{tail}{self.full_stop}"
+        if order == "cells+colours":  # reading order, then in shape order each object's colour as a sentence
+            from omnialign.world.questions import Query
+
+            said = self.cue_separator.join(self.answer(Query("colour", o.colour, target=o)) for o in self._by_shape(scene))
+            return f"{self.caption(scene)}{self.cue_separator}{self.shape_order_cue}{self.cue_separator}{said}"
         if order == "shapes":
             return f"{self.shape_order_cue}{self.cue_separator}{self.caption(replace(scene, objects=self._by_shape(scene)))}"
         raise ValueError(f"unknown caption order {order!r}")
