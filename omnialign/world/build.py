@@ -41,7 +41,7 @@ from omnialign.data.mcq_format import write_mcq_tsv
 from omnialign.errors import ConfigError
 from omnialign.world import bench as bench_mod
 from omnialign.world.lang import ALL_LANGUAGES, get_language
-from omnialign.world.qa import CAPTION_ORDERS, CONVERSATION_KINDS, clip_plan, conversation_turns, render_plan, scene_plan, vqa_item
+from omnialign.world.qa import CAPTION_ORDERS, CONVERSATION_KINDS, clip_plan, conversation_turns, free_item, render_plan, scene_plan, vqa_item
 from omnialign.world.questions import IMAGE_CATEGORIES, make_query
 from omnialign.world.render import font_available, render_clip, render_scene
 from omnialign.world.scene import sample_clip, sample_scene, scene_rng
@@ -79,6 +79,8 @@ class WorldConfig(BaseModel):
                                                "(kinds not named keep weight 1; default: uniform over world/qa.py CONVERSATION_KINDS)")
     caption_orders: list[str] = Field(default_factory=lambda: ["cells"], description="object orders of the training captions, "
                                       "one drawn per scene: cells (grid reading order), shapes, cells+shapes, cells+colours (world/qa.py CAPTION_ORDERS)")
+    free_kinds: list[str] = Field(default_factory=list, description="extra free-form questions per training scene, one per kind "
+                                  "(e.g. existence): the question alone, no options or answer instruction after it")
 
     @field_validator("languages")
     @classmethod
@@ -145,6 +147,17 @@ class WorldConfig(BaseModel):
             raise ValueError("at least one caption order is required")
         return out
 
+    @field_validator("free_kinds")
+    @classmethod
+    def _free_kinds(cls, v: list[str]) -> list[str]:
+        out = []
+        for kind in v:
+            if kind not in CONVERSATION_KINDS:
+                raise ValueError(f"unknown question kind {kind!r} (one of {', '.join(CONVERSATION_KINDS)})")
+            if kind not in out:
+                out.append(kind)
+        return out
+
     def caption_order(self, scene_id: str) -> str:
         """The object order of ``scene_id``'s captions (its own random stream: other draws are unchanged)."""
         if len(self.caption_orders) == 1:
@@ -166,6 +179,8 @@ class WorldConfig(BaseModel):
         defaults = {"vqa_kinds"} if self.vqa_kinds is None else set()
         if self.caption_orders == ["cells"]:
             defaults.add("caption_orders")
+        if not self.free_kinds:
+            defaults.add("free_kinds")
         blob = json.dumps({"version": WORLD_VERSION, **self.model_dump(exclude=defaults)}, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -249,6 +264,7 @@ def build_world(
     vqa_items: int = DEFAULT_VQA_ITEMS,
     vqa_kinds: dict[str, float] | None = None,
     caption_orders: list[str] | tuple[str, ...] | str = ("cells",),
+    free_kinds: list[str] | tuple[str, ...] | str = (),
     progress: bool = True,
 ) -> dict:
     """Build (or reuse) the world in ``out_dir`` and return its manifest."""
@@ -256,13 +272,15 @@ def build_world(
         languages = [s for s in languages.split(",") if s.strip()]
     if isinstance(caption_orders, str):
         caption_orders = [s.strip() for s in caption_orders.split(",") if s.strip()]
+    if isinstance(free_kinds, str):
+        free_kinds = [s.strip() for s in free_kinds.split(",") if s.strip()]
     try:
         cfg = WorldConfig(
             languages=list(languages), size=size, seed=seed, image_size=image_size,
             language_mix=language_mix, video=video, speech=speech, mcq_answer=mcq_answer,
             conversation_turns=conversation_turns, conversation_mcq=conversation_mcq,
             vqa_turns=vqa_turns, vqa_mcq=vqa_mcq, vqa_items=vqa_items, vqa_kinds=vqa_kinds,
-            caption_orders=list(caption_orders),
+            caption_orders=list(caption_orders), free_kinds=list(free_kinds),
         )
     except ValidationError as e:
         err = e.errors()[0]
@@ -320,13 +338,16 @@ def _build(out: Path, cfg: WorldConfig, key: str, progress: bool) -> dict:
         for item in render_plan(scene, plan, item_langs, cfg.mcq_answer, cfg.caption_order(scene.id)):
             (captions_train if item["type"] == "caption" else instruct_train).append(item)
         instruct_train.extend(vqa_item(scene, qid, lang, turns, cfg.mcq_answer) for qid, turns, lang in _vqa_plan(scene, cfg, langs, weights))
+        instruct_train.extend(free_item(scene, qid, lang, q, q.kind) for qid, q, lang in _free_plan(scene, cfg, langs, weights))
     for scene in val:
         plan = scene_plan(scene, random.Random(f"omnialign-world/{seed}/plan/{scene.id}"), cfg.conversation_turns, cfg.conversation_mcq)
         vqa_plan = _vqa_plan(scene, cfg, langs, weights)
+        free_plan = _free_plan(scene, cfg, langs, weights)
         for lang in langs:
             for item in render_plan(scene, plan, lang, cfg.mcq_answer, cfg.caption_order(scene.id)):
                 (captions_val if item["type"] == "caption" else instruct_val).append(item)
             instruct_val.extend(vqa_item(scene, qid, lang, turns, cfg.mcq_answer) for qid, turns, _ in vqa_plan)
+            instruct_val.extend(free_item(scene, qid, lang, q, q.kind) for qid, q, _ in free_plan)
     files = {
         "captions_train.json": captions_train, "captions_val.json": captions_val,
         "instruct_train.json": instruct_train, "instruct_val.json": instruct_val,
@@ -429,6 +450,23 @@ def _vqa_plan(scene: Scene, cfg: WorldConfig, langs: list[str], weights: list[fl
         lang = rng.choices(langs, weights=weights)[0]
         if turns:
             plan.append((f"{scene.id}-vqa{i}", turns, lang))
+    return plan
+
+
+def _free_plan(scene: Scene, cfg: WorldConfig, langs: list[str], weights: list[float]) -> list[tuple[str, object, str]]:
+    """(qid, query, training language) of the scene's extra free-form questions (``free_kinds``), from their
+    own random stream. A question with nothing after it is where a small model learns to compare what is
+    asked with what it sees (docs/quickstart_binding.md, 2026-12-02): options and an answer instruction
+    between the question and the answer keep "is there a blue star?" at chance."""
+    if not cfg.free_kinds:
+        return []
+    rng = random.Random(f"omnialign-world/{cfg.seed}/free/{scene.id}")
+    plan = []
+    for kind in cfg.free_kinds:
+        q = make_query(kind, scene, rng)
+        lang = rng.choices(langs, weights=weights)[0]
+        if q is not None:
+            plan.append((f"{scene.id}-free-{kind}", q, lang))
     return plan
 
 

@@ -46,6 +46,7 @@ def register(subparsers) -> None:
     p.add_argument("--vqa-items", type=int, default=None, help="VQA items per training scene (default 1)")
     p.add_argument("--vqa-kinds", default=None, help="relative weights of question kinds in VQA turns, e.g. relation=2,count=0.5 (others 1; default: uniform)")
     p.add_argument("--caption-orders", default="cells", help="object orders of the training captions, one drawn per scene: cells (grid reading order), shapes (by shape, after a cue such as 'By shape:'), cells+shapes (reading order, then the objects again by shape), cells+colours (reading order, then 'The square is red.' per object by shape), or a list such as cells,shapes")
+    p.add_argument("--free-kinds", default="", help="extra free-form questions per training scene, one per kind, with nothing after the question (e.g. existence,relation)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         vqa_items=args.vqa_items if args.vqa_items is not None else DEFAULT_VQA_ITEMS,
         vqa_kinds=parse_mix(args.vqa_kinds, "--vqa-kinds", "KIND"),
         caption_orders=args.caption_orders,
+        free_kinds=args.free_kinds,
         progress=not args.quiet,
     )
     counts = manifest["counts"]

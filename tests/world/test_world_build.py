@@ -487,3 +487,37 @@ def test_cells_plus_colours_caption_states_each_colour_in_shape_order(lang):
     assert tail.strip() == L.cue_separator.join(said)
     positions = [tail.index(s) for s in said]
     assert positions == sorted(positions) and len(set(said)) == len(said)
+
+
+def test_free_kinds_add_bare_questions_true_of_their_scene(tmp_path):
+    """``free_kinds``: one extra free-form question per kind and training scene, with nothing after the
+    question (no options, no answer instruction); the other items do not change; answers are true."""
+    import re
+
+    kw = dict(languages=["en", "ko"], size=24, seed=3, video=False, speech=False, progress=False)
+    ma = build_world(tmp_path / "a", **kw)
+    mb = build_world(tmp_path / "b", free_kinds="existence,relation", **kw)
+    assert ma["cache_key"] != mb["cache_key"] and mb["arguments"]["free_kinds"] == ["existence", "relation"]
+    a = json.loads((tmp_path / "a" / "instruct_train.json").read_text())
+    b = json.loads((tmp_path / "b" / "instruct_train.json").read_text())
+    free = [it for it in b if "-free-" in it["id"]]
+    assert [it for it in b if "-free-" not in it["id"]] == a
+    assert {it["category"] for it in free} == {"existence", "relation"}
+    assert sum(it["category"] == "existence" for it in free) == 24  # every scene has an existence question
+    scenes = {s["id"]: s for s in json.loads((tmp_path / "b" / "scenes_train.json").read_text())}
+    checked = 0
+    for it in free:
+        (q, ans) = [t["value"] for t in it["conversations"]]
+        assert q.startswith("<image>\n") and "\n" not in q[len("<image>\n"):] and q.rstrip().endswith(("?", "？"))
+        assert not re.search(r"^[A-D]\. ", q, re.M)
+        m = re.match(r"<image>\nIs there an? (\w+) (\w+) in the image\?$", q)
+        if m and it["lang"] == "en":
+            present = any((o["colour"], o["shape"]) == m.groups() for o in scenes[it["scene"]]["objects"])
+            assert ans.startswith("Yes" if present else "No"), (q, ans)
+            checked += 1
+    assert checked > 0
+    val = json.loads((tmp_path / "b" / "instruct_val.json").read_text())
+    per_lang = {lang: {it["qid"] for it in val if "-free-" in it["id"] and it["lang"] == lang} for lang in ("en", "ko")}
+    assert per_lang["en"] == per_lang["ko"] and per_lang["en"]  # validation: parallel in every language
+    with pytest.raises(ConfigError, match="free_kinds"):
+        build_world(tmp_path / "bad", free_kinds="existence,teleportation", **kw)
