@@ -59,6 +59,17 @@ DEFAULT_VQA_ITEMS = 1
 OUTPUT_DIRS = ("images", "videos", "speech", "bench")
 
 
+def _known_once(values: list[str], known: tuple[str, ...], what: str) -> list[str]:
+    """``values`` without repeats, in order; a value not in ``known`` is an error naming ``what``."""
+    out = []
+    for v in values:
+        if v not in known:
+            raise ValueError(f"unknown {what} {v!r} (one of {', '.join(known)})")
+        if v not in out:
+            out.append(v)
+    return out
+
+
 class WorldConfig(BaseModel):
     """Arguments of a world build; validation errors name the field."""
 
@@ -137,12 +148,7 @@ class WorldConfig(BaseModel):
     @field_validator("caption_orders")
     @classmethod
     def _caption_orders(cls, v: list[str]) -> list[str]:
-        out = []
-        for order in v:
-            if order not in CAPTION_ORDERS:
-                raise ValueError(f"unknown caption order {order!r} (one of {', '.join(CAPTION_ORDERS)})")
-            if order not in out:
-                out.append(order)
+        out = _known_once(v, CAPTION_ORDERS, "caption order")
         if not out:
             raise ValueError("at least one caption order is required")
         return out
@@ -150,13 +156,7 @@ class WorldConfig(BaseModel):
     @field_validator("free_kinds")
     @classmethod
     def _free_kinds(cls, v: list[str]) -> list[str]:
-        out = []
-        for kind in v:
-            if kind not in CONVERSATION_KINDS:
-                raise ValueError(f"unknown question kind {kind!r} (one of {', '.join(CONVERSATION_KINDS)})")
-            if kind not in out:
-                out.append(kind)
-        return out
+        return _known_once(v, CONVERSATION_KINDS, "question kind")
 
     def caption_order(self, scene_id: str) -> str:
         """The object order of ``scene_id``'s captions (its own random stream: other draws are unchanged)."""

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from bilingual_text import KO, write_text
 from tinymodels import REPO, n_params, spy_freeze_plans
 
 from omnialign.config import load_recipe, validate_recipe
@@ -12,16 +13,6 @@ from omnialign.errors import ConfigError
 
 PLAN_KINDS = ["vocab_expansion", "lm_pretrain", "multimodal", "multimodal"]
 
-EN = [
-    "the red circle is left of the blue square", "a small green star is at the top of the picture",
-    "it is a sunny day and the sky is clear", "there are three yellow triangles near the window",
-    "the large purple heart is below the small orange circle", "what colour is the shape on the right",
-]
-KO = [
-    "빨간 원은 파란 사각형의 왼쪽에 있습니다", "작은 초록색 별이 그림의 위쪽에 있습니다",
-    "맑은 날이고 하늘이 깨끗합니다", "창문 근처에 노란 삼각형이 세 개 있습니다",
-    "큰 보라색 하트는 작은 주황색 원 아래에 있습니다", "오른쪽에 있는 모양은 무슨 색입니까",
-]
 ROUND_TRIP = {
     "en": "The quick brown fox, 42 times!  Two  spaces\tand a tab.",
     "ko": "빨간 원은 파란 사각형의 왼쪽에 있습니다. 새로운 문장입니다 😀",
@@ -29,15 +20,6 @@ ROUND_TRIP = {
     "ar": "دائرة حمراء على اليسار",
     "ru": "Красный круг слева от синего квадрата.",
 }
-
-
-def write_text(root):
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "en.txt").write_text("\n".join(EN * 8), encoding="utf-8")
-    (root / "ko.txt").write_text("\n".join(KO * 8), encoding="utf-8")
-    (root / "en.heldout.txt").write_text("\n".join(EN[:3]), encoding="utf-8")
-    (root / "ko.heldout.txt").write_text("\n".join(KO[:3]), encoding="utf-8")
-    return root
 
 
 # ------------------------------------------------------------------------------------------ recipes

@@ -15,6 +15,16 @@ def _losses(run, stage):
     return [json.loads(l)["loss"] for l in (run / stage / "metrics.jsonl").read_text().splitlines()]
 
 
+def _run_one_and_two(tmp_path, repo_root, recipe, variables, overrides=()):
+    single = subprocess.run([sys.executable, "-m", "omnialign.cli", *train_cli_args(recipe, tmp_path / "one", variables=variables, overrides=list(overrides), progress=False)],
+                            cwd=repo_root, capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-2000:]
+    cmd = launch_command(recipe, tmp_path / "two", processes=2, variables=variables, overrides=list(overrides), progress=False)
+    double = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert double.returncode == 0, double.stderr[-3000:]
+    return tmp_path / "one", tmp_path / "two"
+
+
 # parrot-tiny with the MoE's load-balancing loss: the auxiliary loss is a mean over the global batch too
 CASES = {"llava-tiny": [], "parrot-tiny": ["model.connectors.image.options.aux_loss_weight=1.0"]}
 
@@ -22,15 +32,7 @@ CASES = {"llava-tiny": [], "parrot-tiny": ["model.connectors.image.options.aux_l
 @pytest.mark.parametrize("recipe_name", list(CASES))
 def test_two_processes_match_one(tmp_path, toy_data, repo_root, recipe_name):
     recipe = repo_root / f"recipes/{recipe_name}.yaml"
-    overrides = ["stages.0.epochs=2", *CASES[recipe_name]]
-    single = subprocess.run([sys.executable, "-m", "omnialign.cli", *train_cli_args(recipe, tmp_path / "one", variables={"data": toy_data}, overrides=overrides, progress=False)],
-                            cwd=repo_root, capture_output=True, text=True, timeout=600)
-    assert single.returncode == 0, single.stderr[-2000:]
-    cmd = launch_command(recipe, tmp_path / "two", processes=2, variables={"data": toy_data}, overrides=overrides, progress=False)
-    double = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert double.returncode == 0, double.stderr[-3000:]
-
-    one, two = tmp_path / "one", tmp_path / "two"
+    one, two = _run_one_and_two(tmp_path, repo_root, recipe, {"data": toy_data}, ["stages.0.epochs=2", *CASES[recipe_name]])
     for run, world in ((one, 1), (two, 2)):  # the job really ran as 2 ranks
         assert json.loads((run / "stage1-instruct/summary.json").read_text())["processes"] == world
     # the same tokenizer (trained once, by the main process), the same steps and losses, the same weights
@@ -60,25 +62,6 @@ def test_two_processes_match_one(tmp_path, toy_data, repo_root, recipe_name):
     assert shards == {e["shard"] for e in index.values()}
 
 
-def _run_one_and_two(tmp_path, repo_root, recipe, variables, overrides=()):
-    single = subprocess.run([sys.executable, "-m", "omnialign.cli", *train_cli_args(recipe, tmp_path / "one", variables=variables, overrides=list(overrides), progress=False)],
-                            cwd=repo_root, capture_output=True, text=True, timeout=600)
-    assert single.returncode == 0, single.stderr[-2000:]
-    cmd = launch_command(recipe, tmp_path / "two", processes=2, variables=variables, overrides=list(overrides), progress=False)
-    double = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert double.returncode == 0, double.stderr[-3000:]
-    return tmp_path / "one", tmp_path / "two"
-
-
-def _write_bilingual_text(root):
-    root.mkdir(parents=True, exist_ok=True)
-    en = [f"the {c} {s} is next to the {c2} box number {i}" for i, (c, s, c2) in enumerate([("red", "ball", "blue"), ("green", "cup", "red"), ("blue", "hat", "green")] * 6)]
-    ko = [f"{i}번 상자 옆에 {c} {s}이 있습니다" for i, (c, s) in enumerate([("빨간", "공"), ("초록", "컵"), ("파란", "모자")] * 6)]
-    for name, lines in (("en.txt", en), ("ko.txt", ko), ("en.heldout.txt", en[:3]), ("ko.heldout.txt", ko[:3])):
-        (root / name).write_text("\n".join(lines), encoding="utf-8")
-    return root
-
-
 @pytest.mark.parametrize("case", ["asr", "lm_pretrain"])
 def test_asr_and_lm_stages_split_the_batch_across_ranks(tmp_path, toy_data, repo_root, case):
     """The stages outside the runner's loop: X-LLM's speech-ASR stage and X-LLaVA's LM pretraining. Two ranks
@@ -91,8 +74,10 @@ def test_asr_and_lm_stages_split_the_batch_across_ranks(tmp_path, toy_data, repo
         variables = {"data": write_xllm_toy_data(tmp_path / "data", n=8)}
         overrides = ["stages.0.max_steps=4", "stages.1.max_steps=1", "stages.2.max_steps=1", "stages.3.max_steps=1", "stages.4.max_steps=1"]
     else:
+        from bilingual_text import write_text
+
         recipe, stage = repo_root / "recipes/x-llava-tiny.yaml", "stage0-bilingual-pretrain"
-        variables = {"data": toy_data, "text": _write_bilingual_text(tmp_path / "text")}
+        variables = {"data": toy_data, "text": write_text(tmp_path / "text")}
         overrides = ["stages.0.max_steps=4", "stages.1.max_steps=1", "stages.2.max_steps=1"]
     one, two = _run_one_and_two(tmp_path, repo_root, recipe, variables, overrides)
     for run, world in ((one, 1), (two, 2)):

@@ -451,15 +451,22 @@ def test_caption_orders_list_objects_by_shape_after_a_cue(tmp_path):
         build_world(tmp_path / "bad", caption_orders="cells,diagonal", **kw)
 
 
+def _scene_out_of_shape_order():
+    """A 3-object scene whose reading order is not its shape order (so a shape-ordered tail differs)."""
+    from omnialign.world.scene import sample_scene, scene_rng
+    from omnialign.world.spec import SHAPES
+
+    return next(s for s in (sample_scene(scene_rng(5, "t", i), f"s{i}", n_objects=3) for i in range(50))
+                if [o.shape for o in s.objects] != sorted((o.shape for o in s.objects), key=SHAPES.index))
+
+
 @pytest.mark.parametrize("lang", ["en", "ko", "zh", "pt", "ar", "tr", "ru"])
 def test_cells_plus_shapes_caption_appends_the_objects_in_shape_order(lang):
     from omnialign.world.lang import get_language
-    from omnialign.world.scene import sample_scene, scene_rng
     from omnialign.world.spec import COLOURS, SHAPES
 
     L = get_language(lang)
-    scene = next(s for s in (sample_scene(scene_rng(5, "t", i), f"s{i}", n_objects=3) for i in range(50))
-                 if [o.shape for o in s.objects] != sorted((o.shape for o in s.objects), key=SHAPES.index))
+    scene = _scene_out_of_shape_order()
     text = L.ordered_caption(scene, "cells+shapes")
     head, tail = text.split(L.shape_order_cue)
     assert head.rstrip() == L.caption(scene) and tail.endswith(L.full_stop)
@@ -473,12 +480,10 @@ def test_cells_plus_shapes_caption_appends_the_objects_in_shape_order(lang):
 def test_cells_plus_colours_caption_states_each_colour_in_shape_order(lang):
     from omnialign.world.lang import get_language
     from omnialign.world.questions import Query
-    from omnialign.world.scene import sample_scene, scene_rng
     from omnialign.world.spec import COLOURS, SHAPES
 
     L = get_language(lang)
-    scene = next(s for s in (sample_scene(scene_rng(5, "t", i), f"s{i}", n_objects=3) for i in range(50))
-                 if [o.shape for o in s.objects] != sorted((o.shape for o in s.objects), key=SHAPES.index))
+    scene = _scene_out_of_shape_order()
     text = L.ordered_caption(scene, "cells+colours")
     head, tail = text.split(L.shape_order_cue)
     assert head.rstrip() == L.caption(scene)
