@@ -8,7 +8,12 @@ sees the evaluation prompt in training (as LLaVA-1.5 does with A-OKVQA). Their a
 ``mcq_answer``, the bare letter (``letter``: "B") or the option's text followed by its letter
 (``option``: "red square (B)"). A small model learns the second far faster: naming the option is
 what it already does in free-form answers, and the letter is then an induction-style lookup of the
-token before that text in the prompt. VLMEvalKit's extraction (and ours) reads both forms. Every item records ``lang``, ``type``, ``category``, ``scene`` and a language-independent
+token before that text in the prompt. VLMEvalKit's extraction (and ours) reads both forms. ``text``
+is the option's text alone; ``keyed`` puts the question's key in front of it ("blue star: No",
+"triangle: red"), in MCQ and short-answer turns alike: the decision token then follows the words it
+depends on instead of the options and the instruction, which a small model cannot bridge for
+yes/no questions (docs/quickstart_binding.md). Our extraction rules read keyed answers; VLMEvalKit's
+2025 rules reject yes/no ones by their length cap. Every item records ``lang``, ``type``, ``category``, ``scene`` and a language-independent
 question id ``qid`` (the same in every language for parallel splits).
 """
 
@@ -56,13 +61,14 @@ def free_item(src: Scene | Clip, qid: str, lang: str, q: Query, kind: str | None
     return _item(src, qid, lang, kind or TYPE_OF_KIND.get(q.kind, "video"), q.kind, [(L.question(q), L.answer(q))])
 
 
-MCQ_ANSWER_STYLES = ("letter", "option", "text")
+MCQ_ANSWER_STYLES = ("letter", "option", "text", "keyed")
 
 
 def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query, answer_style: str = "option") -> dict:
     """The evaluation prompt (question, lettered options, language instruction) answered by the
-    bare letter (``letter``), the option's text and its letter (``option``) or its text alone
-    (``text``; VLMEvalKit's ``can_infer_text`` maps it to the letter)."""
+    bare letter (``letter``), the option's text and its letter (``option``), its text alone
+    (``text``; VLMEvalKit's ``can_infer_text`` maps it to the letter) or its text after the question's
+    key (``keyed``: "blue star: No", :meth:`omnialign.world.lang.base.Language.answer_key`)."""
     if answer_style not in MCQ_ANSWER_STYLES:
         raise ValueError(f"mcq answer style must be one of {MCQ_ANSWER_STYLES}, got {answer_style!r}")
     return _item(src, qid, lang, "mcq", q.kind, [_mcq_turn(get_language(lang), q, answer_style)])
@@ -80,9 +86,11 @@ SHORT_ANSWER_INSTRUCTIONS: dict[str, str] = {
 }
 
 
-def short_turn(L, q: Query) -> tuple[str, str]:
-    """The question with the language's short-answer instruction, answered by the correct option's text."""
-    return f"{L.question(q)}\n{SHORT_ANSWER_INSTRUCTIONS[L.code]}", L.options(q)[OPTION_LETTERS[q.answer_index]]
+def short_turn(L, q: Query, answer_style: str = "option") -> tuple[str, str]:
+    """The question with the language's short-answer instruction, answered by the correct option's text
+    (after the question's key in the ``keyed`` style)."""
+    text = L.options(q)[OPTION_LETTERS[q.answer_index]]
+    return f"{L.question(q)}\n{SHORT_ANSWER_INSTRUCTIONS[L.code]}", L.keyed(q, text) if answer_style == "keyed" else text
 
 
 def vqa_item(src: Scene, qid: str, lang: str, turns: list[tuple[Query, bool]], answer_style: str = "option") -> dict:
@@ -90,7 +98,7 @@ def vqa_item(src: Scene, qid: str, lang: str, turns: list[tuple[Query, bool]], a
     conversation (as LLaVA-1.5 groups VQAv2/GQA questions per image), each turn a short-answer question
     or, when its flag is set, the MCQ evaluation prompt (answered like :func:`mcq_item`)."""
     L = get_language(lang)
-    rendered = [_mcq_turn(L, q, answer_style) if as_mcq else short_turn(L, q) for q, as_mcq in turns]
+    rendered = [_mcq_turn(L, q, answer_style) if as_mcq else short_turn(L, q, answer_style) for q, as_mcq in turns]
     return _item(src, qid, lang, "vqa", "vqa", rendered)
 
 
@@ -109,6 +117,8 @@ def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int, orde
 def _mcq_turn(L, q: Query, answer_style: str) -> tuple[str, str]:
     options = L.options(q)
     letter = OPTION_LETTERS[q.answer_index]
+    if answer_style == "keyed":
+        return build_mcq_prompt(L.question(q), options, L.code), L.keyed(q, options[letter])
     return build_mcq_prompt(L.question(q), options, L.code), mcq_answer(options, letter, answer_style)
 
 
@@ -116,7 +126,7 @@ def mcq_answer(options: dict[str, str], letter: str, answer_style: str) -> str:
     """The training answer to an MCQ in ``answer_style`` (see :data:`MCQ_ANSWER_STYLES`)."""
     if answer_style == "letter":
         return letter
-    if answer_style == "text":
+    if answer_style in ("text", "keyed"):  # keyed: the caller puts the question's key in front (_mcq_turn)
         return options[letter]
     return f"{options[letter]} ({letter})"
 

@@ -29,7 +29,7 @@ def reading_text(scene: Scene, lang: str, rng: random.Random, n_questions: int =
     answered in the world's ``answer_style``, :func:`omnialign.world.qa.mcq_answer`)."""
     L = get_language(lang)
     turns = conversation_turns(scene, rng, n_questions, mcq_share, kinds=READING_KINDS, tries_per_turn=8)
-    blocks = ["\n".join(_mcq_turn(L, q, answer_style) if as_mcq else short_turn(L, q)) for q, as_mcq in turns]
+    blocks = ["\n".join(_mcq_turn(L, q, answer_style) if as_mcq else short_turn(L, q, answer_style)) for q, as_mcq in turns]
     return "\n\n".join([L.caption(scene), *blocks])
 
 

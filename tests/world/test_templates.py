@@ -52,6 +52,43 @@ def test_every_template_renders_without_leftovers(lang):
             _clean(text)
 
 
+KEYED = {"colour", "size", "position", "grounding", "nearest", "relation", "existence"}
+
+
+@pytest.mark.parametrize("lang", ALL_LANGUAGES)
+def test_keyed_answers_restate_the_question_and_resolve_to_their_letter(lang):
+    """The ``keyed`` answer style ("blue star: No"): the key names what the question asks about (the
+    words of the key occur in the question), the kinds without a subject keep the bare option text,
+    and every keyed answer still extracts to the correct letter under our rules."""
+    from omnialign.data.mcq_format import OPTION_LETTERS
+    from omnialign.eval.mcq import extract_choice
+
+    L = get_language(lang)
+    n = 0
+    for scene in _scenes():
+        for kind in IMAGE_CATEGORIES:
+            q = make_query(kind, scene, random.Random(hash((scene.id, kind, 1)) & 0xFFFF))
+            if q is None:
+                continue
+            opts = L.options(q)
+            letter = OPTION_LETTERS[q.answer_index]
+            answer = L.keyed(q, opts[letter])
+            if kind not in KEYED:
+                assert answer == opts[letter] and L.answer_key(q) is None
+                continue
+            key = L.answer_key(q)
+            _clean(key)
+            assert answer == f"{key}{L.key_separator}{opts[letter]}"
+            question = L.question(q).casefold()
+            # the key restates the question's subject: its content words come from the question
+            # (Korean particles and Arabic/Turkish/Russian case endings may differ, so compare stems)
+            words = [w for w in re.findall(r"\w+", key.casefold()) if len(w) > 2]
+            assert all(w[:3] in question for w in words) if lang != "zh" else all(ch in question for ch in key if ch not in "在的"), (key, question)
+            assert extract_choice(answer, opts) == letter, (answer, opts)
+            n += 1
+    assert n > 500
+
+
 def test_every_vocabulary_combination_renders_in_every_language():
     """All colour × shape × size objects through the object-referring templates."""
     for lang, L in LANGUAGES.items():

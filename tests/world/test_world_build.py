@@ -146,6 +146,30 @@ def test_option_text_mcq_answers_resolve_to_their_letter(tmp_path):
     assert n > 20
 
 
+def test_keyed_answers_in_mcq_and_short_answer_turns(tmp_path):
+    """``mcq_answer="keyed"``: MCQ and short-answer turns about an object answer after its key
+    ("blue star: No"; docs/quickstart_binding.md), free-form turns keep their sentences, and every
+    MCQ answer still resolves to its letter."""
+    from omnialign.eval.mcq import extract_choice
+
+    build_world(tmp_path, languages=["en", "ko"], size=24, seed=1, video=False, speech=False, mcq_answer="keyed", progress=False)
+    keyed = {"mcq": 0, "short": 0}
+    for it in json.loads((tmp_path / "instruct_train.json").read_text()):
+        conv = it["conversations"]
+        for human, gpt in zip(conv[::2], conv[1::2]):
+            lines = human["value"].split("\n")
+            options = {l[0]: l[3:] for l in lines if len(l) > 3 and l[0] in "ABCD" and l[1:3] == ". "}
+            if options:
+                letter = extract_choice(gpt["value"], options)
+                assert letter is not None and gpt["value"].endswith(options[letter]), (human["value"], gpt["value"])
+                keyed["mcq"] += gpt["value"] != options[letter]
+            elif lines[-1] in ("Answer with a single word or phrase.", "한 단어나 짧은 구로 답하세요."):
+                keyed["short"] += ": " in gpt["value"]
+            else:  # free-form and caption turns are sentences, never keyed
+                assert not re.match(r"^[^.,]+: ", gpt["value"]), gpt["value"]
+    assert keyed["mcq"] > 10 and keyed["short"] > 10, keyed
+
+
 def test_validation_and_benchmarks_are_parallel_across_languages(worlds):
     a, _, _, _ = worlds
     val = json.loads((a / "instruct_val.json").read_text())

@@ -80,6 +80,12 @@ class Arabic(Language):
     def short_label(self, o) -> str:
         return indef(o)
 
+    def shape_word(self, shape: str) -> str:
+        return NOUN[shape]
+
+    def relation_key(self, a, rel: str, b) -> str:
+        return f"{the(a)} {REL[rel]} {the(b)}"
+
     def q_colour(self, q: Query) -> str:
         return f"ما لون {definite(NOUN[q.target.shape])}؟"
 

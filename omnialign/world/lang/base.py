@@ -82,5 +82,36 @@ class Language:
         """An object's colour + shape noun phrase ("red square"), as the language lists it."""
         raise NotImplementedError
 
+    # ---- keyed answers (world/qa.py answer style ``keyed``): "blue star: No", "triangle: red"
+    key_separator: str = ": "
+
+    def answer_key(self, q: Query) -> str | None:
+        """What the question asks about, restated in front of a keyed answer: the object for existence,
+        size, position and nearest ("blue star"), the shape for colour ("triangle"), the cell for
+        grounding ("bottom left"), the proposition for relation ("yellow square above blue star");
+        None for the kinds without one (count, atmosphere, text, shape, motion)."""
+        if q.kind in ("existence", "size", "position", "nearest"):
+            return self.short_label(q.target)
+        if q.kind == "colour":
+            return self.shape_word(q.target.shape)
+        if q.kind == "grounding":
+            return self.o_position(q, q.cell)
+        if q.kind == "relation":
+            return self.relation_key(q.target, q.rel, q.other)
+        return None
+
+    def keyed(self, q: Query, answer_text: str) -> str:
+        """``answer_text`` after the question's key ("blue star: No"), or alone when the kind has no key."""
+        key = self.answer_key(q)
+        return answer_text if key is None else f"{key}{self.key_separator}{answer_text}"
+
+    def shape_word(self, shape: str) -> str:
+        """The shape's noun alone ("triangle"), as the colour question names it."""
+        raise NotImplementedError
+
+    def relation_key(self, a, rel: str, b) -> str:
+        """The relation as a phrase without the question's frame ("yellow square above blue star")."""
+        raise NotImplementedError
+
     def clip_caption(self, clip: Clip) -> str:
         raise NotImplementedError

@@ -67,6 +67,12 @@ class English(Language):
     def short_label(self, o) -> str:
         return label(o)
 
+    def shape_word(self, shape: str) -> str:
+        return SHAPE[shape]
+
+    def relation_key(self, a, rel: str, b) -> str:
+        return f"{label(a)} {REL[rel]} {label(b)}"
+
     def q_colour(self, q: Query) -> str:
         return f"What colour is the {SHAPE[q.target.shape]}?"
 

@@ -74,6 +74,12 @@ class Korean(Language):
     def short_label(self, o) -> str:
         return label(o)
 
+    def shape_word(self, shape: str) -> str:
+        return SHAPE[shape]
+
+    def relation_key(self, a, rel: str, b) -> str:
+        return f"{josa(label(a), '은', '는')} {label(b)}의 {REL[rel]}"
+
     def q_colour(self, q: Query) -> str:
         return f"{josa(SHAPE[q.target.shape], '은', '는')} 무슨 색인가요?"
 

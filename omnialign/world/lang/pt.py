@@ -87,6 +87,12 @@ class Portuguese(Language):
     def short_label(self, o) -> str:
         return label(o)
 
+    def shape_word(self, shape: str) -> str:
+        return NOUN[shape]
+
+    def relation_key(self, a, rel: str, b) -> str:
+        return f"{label(a)} {REL[rel]} {of(b)}"
+
     def q_colour(self, q: Query) -> str:
         s = q.target.shape
         return f"De que cor é {'a' if fem(s) else 'o'} {NOUN[s]}?"

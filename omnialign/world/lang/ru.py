@@ -94,6 +94,12 @@ class Russian(Language):
     def short_label(self, o) -> str:
         return noun_phrase(o)
 
+    def shape_word(self, shape: str) -> str:
+        return NOUN[shape]["nom"]
+
+    def relation_key(self, a, rel: str, b) -> str:
+        return f"{noun_phrase(a)} {REL[rel]} {noun_phrase(b, 'gen')}"
+
     def q_colour(self, q: Query) -> str:
         return f"Какого цвета {NOUN[q.target.shape]['nom']}?"
 

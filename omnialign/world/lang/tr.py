@@ -120,6 +120,12 @@ class Turkish(Language):
     def short_label(self, o) -> str:
         return label(o)
 
+    def shape_word(self, shape: str) -> str:
+        return SHAPE[shape]
+
+    def relation_key(self, a, rel: str, b) -> str:
+        return f"{label(a)} {gen(label(b))} {REL[rel]}"
+
     def q_colour(self, q: Query) -> str:
         return f"{cap(SHAPE[q.target.shape])} ne renk?"
 

@@ -64,6 +64,14 @@ class Chinese(Language):
     def short_label(self, o) -> str:
         return label(o)
 
+    key_separator = "："
+
+    def shape_word(self, shape: str) -> str:
+        return NOUN[shape]
+
+    def relation_key(self, a, rel: str, b) -> str:
+        return f"{np(a)}在{label(b)}的{REL[rel]}"
+
     def q_colour(self, q: Query) -> str:
         return f"{NOUN[q.target.shape]}是什么颜色的？"
 
