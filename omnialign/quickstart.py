@@ -25,9 +25,9 @@ DEFAULT_MIX = {"en": 0.25, "ko": 0.25, "zh": 0.25, "pt": 0.0625, "ar": 0.0625, "
 TOWER_EPOCHS = 6  # 378 steps: val accuracy 1.00 on every head but shape (0.997), as with 8; the time goes to the budget
 VQA_ITEMS = 2  # short-answer/MCQ VQA items per training scene (world/qa.py vqa_item)
 CAPTION_ORDERS = ["cells+shapes"]  # reading-order caption + the objects in shape order (docs/quickstart_binding.md)
-MCQ_ANSWER = "text"  # training MCQs answered with the option's text; VLMEvalKit's rule 4 maps it to its letter
+MCQ_ANSWER = "reasoned"  # MCQ/short answers: the option's text; yes/no ones after their evidence, "blue: circle; star: No" (docs/quickstart_binding.md)
 READING_PER_SCENE = 1  # text-only reading items per training scene in the LM corpus (world/reading.py)
-MCQ_MAX_NEW_TOKENS = 16  # room for the longest option text (+ its letter in the "option" answer style)
+MCQ_MAX_NEW_TOKENS = 20  # room for the longest reasoned answer (15 tokens, a Russian relation) and its end token
 FAST_OVERRIDES = {  # --fast: a smoke run for tests (minutes → seconds); accuracy is not meaningful
     "main": ["stages.0.max_steps=2", "stages.1.max_steps=3"],
 }

@@ -80,7 +80,7 @@ class WorldConfig(BaseModel):
     language_mix: dict[str, float] | None = None
     video: bool = True
     speech: bool = True
-    mcq_answer: Literal["letter", "option", "text", "keyed"] = "option"  # training MCQ answers: "B", "red square (B)", "red square" or "blue star: No" (world/qa.py)
+    mcq_answer: Literal["letter", "option", "text", "keyed", "reasoned"] = "option"  # training MCQ answers: "B", "red square (B)", "red square" or "blue star: No" (world/qa.py)
     conversation_turns: int = Field(DEFAULT_CONVERSATION_TURNS, ge=2, le=32, description="turns of each training scene's conversation item")
     conversation_mcq: float = Field(DEFAULT_CONVERSATION_MCQ, ge=0, le=1, description="share of conversation turns asked as MCQ prompts")
     vqa_turns: int = Field(DEFAULT_VQA_TURNS, ge=0, le=32, description="turns of each scene's VQA item (0: no VQA items)")

@@ -38,7 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--mix", default=None, help="training language mix, e.g. en=0.7,ko=0.1,zh=0.2 (default: uniform)")
     p.add_argument("--no-video", action="store_true", help="skip the video clips")
     p.add_argument("--no-speech", action="store_true", help="skip the spoken questions")
-    p.add_argument("--mcq-answer", choices=("option", "letter", "text", "keyed"), default="option", help="training MCQ answers: option text + letter, e.g. 'red (A)' (default), the bare letter, the option text alone, or the text after the question's key, e.g. 'blue star: No'")
+    p.add_argument("--mcq-answer", choices=("option", "letter", "text", "keyed", "reasoned"), default="option", help="training MCQ answers: option text + letter, e.g. 'red (A)' (default), the bare letter, the option text alone, or the text after the question's key, e.g. 'blue star: No'")
     p.add_argument("--conversation-turns", type=int, default=None, help="turns per training conversation (default 3)")
     p.add_argument("--conversation-mcq", type=float, default=None, help="share of conversation turns asked as MCQ prompts (default 0)")
     p.add_argument("--vqa-turns", type=int, default=None, help="turns of each training scene's short-answer/MCQ VQA item (default 4; 0: none)")

@@ -61,7 +61,7 @@ def free_item(src: Scene | Clip, qid: str, lang: str, q: Query, kind: str | None
     return _item(src, qid, lang, kind or TYPE_OF_KIND.get(q.kind, "video"), q.kind, [(L.question(q), L.answer(q))])
 
 
-MCQ_ANSWER_STYLES = ("letter", "option", "text", "keyed")
+MCQ_ANSWER_STYLES = ("letter", "option", "text", "keyed", "reasoned")
 
 
 def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query, answer_style: str = "option") -> dict:
@@ -90,7 +90,16 @@ def short_turn(L, q: Query, answer_style: str = "option") -> tuple[str, str]:
     """The question with the language's short-answer instruction, answered by the correct option's text
     (after the question's key in the ``keyed`` style)."""
     text = L.options(q)[OPTION_LETTERS[q.answer_index]]
-    return f"{L.question(q)}\n{SHORT_ANSWER_INSTRUCTIONS[L.code]}", L.keyed(q, text) if answer_style == "keyed" else text
+    return f"{L.question(q)}\n{SHORT_ANSWER_INSTRUCTIONS[L.code]}", _styled(L, q, text, answer_style)
+
+
+def _styled(L, q: Query, text: str, answer_style: str) -> str:
+    """The option's text as the ``keyed`` or ``reasoned`` style writes it (unchanged in the others)."""
+    if answer_style == "keyed":
+        return L.keyed(q, text)
+    if answer_style == "reasoned":
+        return L.reasoned(q, text)
+    return text
 
 
 def vqa_item(src: Scene, qid: str, lang: str, turns: list[tuple[Query, bool]], answer_style: str = "option") -> dict:
@@ -117,8 +126,8 @@ def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int, orde
 def _mcq_turn(L, q: Query, answer_style: str) -> tuple[str, str]:
     options = L.options(q)
     letter = OPTION_LETTERS[q.answer_index]
-    if answer_style == "keyed":
-        return build_mcq_prompt(L.question(q), options, L.code), L.keyed(q, options[letter])
+    if answer_style in ("keyed", "reasoned"):
+        return build_mcq_prompt(L.question(q), options, L.code), _styled(L, q, options[letter], answer_style)
     return build_mcq_prompt(L.question(q), options, L.code), mcq_answer(options, letter, answer_style)
 
 
@@ -126,7 +135,7 @@ def mcq_answer(options: dict[str, str], letter: str, answer_style: str) -> str:
     """The training answer to an MCQ in ``answer_style`` (see :data:`MCQ_ANSWER_STYLES`)."""
     if answer_style == "letter":
         return letter
-    if answer_style in ("text", "keyed"):  # keyed: the caller puts the question's key in front (_mcq_turn)
+    if answer_style in ("text", "keyed", "reasoned"):  # keyed/reasoned: the caller adds the key or evidence (_mcq_turn)
         return options[letter]
     return f"{options[letter]} ({letter})"
 

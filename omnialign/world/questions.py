@@ -46,6 +46,7 @@ class Query:
     rel: str | None = None
     cell: tuple[int, int] | None = None  # grounding: the cell asked about
     clip: Clip | None = None
+    seen: tuple = ()  # existence: the scene's objects of the asked colour, in reading order (reasoned answers)
 
     @property
     def answer_index(self) -> int:
@@ -129,7 +130,8 @@ def make_query(kind: str, scene: Scene, rng: random.Random, answer_pos: int | No
             keys = {o.key for o in objs}
             c, s = rng.choice([(c, s) for c in COLOURS for s in SHAPES if (c, s) not in keys])
             t = Obj(c, s, "large", 0, 0)
-        return Query(kind, want, (True, False), target=t)
+        same_colour = tuple(sorted((o for o in objs if o.colour == t.colour), key=lambda o: o.cell))
+        return Query(kind, want, (True, False), target=t, seen=same_colour)
     raise ValueError(f"unknown image question kind {kind!r}")
 
 

@@ -89,6 +89,44 @@ def test_keyed_answers_restate_the_question_and_resolve_to_their_letter(lang):
     assert n > 500
 
 
+@pytest.mark.parametrize("lang", ALL_LANGUAGES)
+def test_reasoned_answers_write_the_evidence_and_resolve_to_their_letter(lang):
+    """The ``reasoned`` answer style: a yes/no answer follows the look-ups it rests on — for existence
+    the shapes of the scene's objects of the asked colour (a dash when there are none), then the asked
+    shape; for relation both objects' cells, then the relation — and still extracts to its letter."""
+    from omnialign.data.mcq_format import OPTION_LETTERS
+    from omnialign.eval.mcq import extract_choice
+
+    L = get_language(lang)
+    n = {"existence": 0, "relation": 0}
+    for scene in _scenes():
+        for kind in IMAGE_CATEGORIES:
+            q = make_query(kind, scene, random.Random(hash((scene.id, kind, 2)) & 0xFFFF))
+            if q is None:
+                continue
+            opts = L.options(q)
+            letter = OPTION_LETTERS[q.answer_index]
+            answer = L.reasoned(q, opts[letter])
+            if kind not in n:
+                assert answer == opts[letter]
+                continue
+            evidence, decision = answer.rsplit(L.key_separator, 1)
+            assert decision == opts[letter]
+            parts = evidence.split(L.evidence_separator)
+            if kind == "existence":
+                listed = parts[0].split(L.key_separator, 1)[1]
+                same = [o for o in scene.objects if o.colour == q.target.colour]
+                shapes = [L.shape_word(o.shape) for o in sorted(same, key=lambda o: o.cell)]
+                assert listed == (L.list_separator.join(shapes) or L.nothing)
+                assert parts[1] == L.shape_word(q.target.shape)
+                assert (L.shape_word(q.target.shape) in shapes) == q.answer  # the evidence decides it
+            else:
+                assert parts == [L.cell_word(q.target.cell), L.cell_word(q.other.cell), L.relation_word(q.rel)]
+            assert extract_choice(answer, opts) == letter, (answer, opts)
+            n[kind] += 1
+    assert min(n.values()) > 50, n
+
+
 def test_every_vocabulary_combination_renders_in_every_language():
     """All colour × shape × size objects through the object-referring templates."""
     for lang, L in LANGUAGES.items():

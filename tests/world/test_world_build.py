@@ -146,13 +146,14 @@ def test_option_text_mcq_answers_resolve_to_their_letter(tmp_path):
     assert n > 20
 
 
-def test_keyed_answers_in_mcq_and_short_answer_turns(tmp_path):
-    """``mcq_answer="keyed"``: MCQ and short-answer turns about an object answer after its key
-    ("blue star: No"; docs/quickstart_binding.md), free-form turns keep their sentences, and every
-    MCQ answer still resolves to its letter."""
+@pytest.mark.parametrize("style", ["keyed", "reasoned"])
+def test_keyed_and_reasoned_answers_in_mcq_and_short_answer_turns(tmp_path, style):
+    """``mcq_answer="keyed"`` / ``"reasoned"``: MCQ and short-answer turns answer after the question's key
+    ("blue star: No") or the evidence ("blue: circle; star: No"; docs/quickstart_binding.md), free-form
+    turns keep their sentences, and every MCQ answer still resolves to its letter."""
     from omnialign.eval.mcq import extract_choice
 
-    build_world(tmp_path, languages=["en", "ko"], size=24, seed=1, video=False, speech=False, mcq_answer="keyed", progress=False)
+    build_world(tmp_path, languages=["en", "ko"], size=24, seed=1, video=False, speech=False, mcq_answer=style, progress=False)
     keyed = {"mcq": 0, "short": 0}
     for it in json.loads((tmp_path / "instruct_train.json").read_text()):
         conv = it["conversations"]

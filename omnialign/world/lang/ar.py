@@ -83,6 +83,9 @@ class Arabic(Language):
     def shape_word(self, shape: str) -> str:
         return NOUN[shape]
 
+    def relation_word(self, rel: str) -> str:
+        return REL[rel]
+
     def relation_key(self, a, rel: str, b) -> str:
         return f"{the(a)} {REL[rel]} {the(b)}"
 

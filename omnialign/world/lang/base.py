@@ -105,6 +105,37 @@ class Language:
         key = self.answer_key(q)
         return answer_text if key is None else f"{key}{self.key_separator}{answer_text}"
 
+    # ---- reasoned answers (answer style ``reasoned``): the evidence, then the decision
+    evidence_separator: str = "; "
+    nothing: str = "—"  # no object of the asked colour (a dash: no language's "no" option can be read in it)
+
+    def reasoning(self, q: Query) -> str | None:
+        """The look-ups a yes/no answer rests on, written out before it: for existence the shapes of the
+        objects of the asked colour, then the asked shape ("blue: circle, star; star"); for relation
+        the two objects' cells (asked object first), then the relation ("top left; center; above").
+        None for the other kinds."""
+        sep = self.evidence_separator
+        if q.kind == "existence":
+            shapes = self.list_separator.join(self.shape_word(o.shape) for o in q.seen) or self.nothing
+            return f"{self.o_colour(q, q.target.colour)}{self.key_separator}{shapes}{sep}{self.shape_word(q.target.shape)}"
+        if q.kind == "relation":
+            a, b = q.target, q.other
+            return f"{self.cell_word(a.cell)}{sep}{self.cell_word(b.cell)}{sep}{self.relation_word(q.rel)}"
+        return None
+
+    def reasoned(self, q: Query, answer_text: str) -> str:
+        """``answer_text`` after :meth:`reasoning`, or alone for the kinds without one."""
+        why = self.reasoning(q)
+        return answer_text if why is None else f"{why}{self.key_separator}{answer_text}"
+
+    def cell_word(self, cell: tuple[int, int]) -> str:
+        """A grid cell as the position options name it ("top left")."""
+        return self.o_position(None, cell)
+
+    def relation_word(self, rel: str) -> str:
+        """The relation alone ("above", "to the left of"), as the relation question says it."""
+        raise NotImplementedError
+
     def shape_word(self, shape: str) -> str:
         """The shape's noun alone ("triangle"), as the colour question names it."""
         raise NotImplementedError

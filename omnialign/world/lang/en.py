@@ -70,6 +70,9 @@ class English(Language):
     def shape_word(self, shape: str) -> str:
         return SHAPE[shape]
 
+    def relation_word(self, rel: str) -> str:
+        return REL[rel]
+
     def relation_key(self, a, rel: str, b) -> str:
         return f"{label(a)} {REL[rel]} {label(b)}"
 

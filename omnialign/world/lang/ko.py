@@ -77,6 +77,9 @@ class Korean(Language):
     def shape_word(self, shape: str) -> str:
         return SHAPE[shape]
 
+    def relation_word(self, rel: str) -> str:
+        return REL[rel]
+
     def relation_key(self, a, rel: str, b) -> str:
         return f"{josa(label(a), '은', '는')} {label(b)}의 {REL[rel]}"
 

@@ -90,6 +90,12 @@ class Portuguese(Language):
     def shape_word(self, shape: str) -> str:
         return NOUN[shape]
 
+    def cell_word(self, cell: tuple[int, int]) -> str:
+        return CELL[cell].removeprefix("no canto ")  # "superior esquerdo": the reasoned answer stays short
+
+    def relation_word(self, rel: str) -> str:
+        return REL[rel]
+
     def relation_key(self, a, rel: str, b) -> str:
         return f"{label(a)} {REL[rel]} {of(b)}"
 

@@ -97,6 +97,9 @@ class Russian(Language):
     def shape_word(self, shape: str) -> str:
         return NOUN[shape]["nom"]
 
+    def relation_word(self, rel: str) -> str:
+        return REL[rel]
+
     def relation_key(self, a, rel: str, b) -> str:
         return f"{noun_phrase(a)} {REL[rel]} {noun_phrase(b, 'gen')}"
 

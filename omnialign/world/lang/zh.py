@@ -65,9 +65,13 @@ class Chinese(Language):
         return label(o)
 
     key_separator = "："
+    evidence_separator = "；"
 
     def shape_word(self, shape: str) -> str:
         return NOUN[shape]
+
+    def relation_word(self, rel: str) -> str:
+        return REL[rel]
 
     def relation_key(self, a, rel: str, b) -> str:
         return f"{np(a)}在{label(b)}的{REL[rel]}"
