@@ -12,8 +12,11 @@ token before that text in the prompt. VLMEvalKit's extraction (and ours) reads b
 is the option's text alone; ``keyed`` puts the question's key in front of it ("blue star: No",
 "triangle: red"), in MCQ and short-answer turns alike: the decision token then follows the words it
 depends on instead of the options and the instruction, which a small model cannot bridge for
-yes/no questions (docs/quickstart_binding.md). Our extraction rules read keyed answers; VLMEvalKit's
-2025 rules reject yes/no ones by their length cap. Every item records ``lang``, ``type``, ``category``, ``scene`` and a language-independent
+yes/no questions with one object; ``reasoned`` (the quickstart's) writes out the look-ups a yes/no
+answer rests on before it ("blue: circle, star; star: Yes"; relation: both cells, then the relation),
+which makes existence learnable in several-object scenes
+(docs/quickstart_binding.md). Our extraction rules read both; VLMEvalKit's 2025 rules reject the
+yes/no ones by their length cap. Every item records ``lang``, ``type``, ``category``, ``scene`` and a language-independent
 question id ``qid`` (the same in every language for parallel splits).
 """
 
@@ -67,8 +70,9 @@ MCQ_ANSWER_STYLES = ("letter", "option", "text", "keyed", "reasoned")
 def mcq_item(src: Scene | Clip, qid: str, lang: str, q: Query, answer_style: str = "option") -> dict:
     """The evaluation prompt (question, lettered options, language instruction) answered by the
     bare letter (``letter``), the option's text and its letter (``option``), its text alone
-    (``text``; VLMEvalKit's ``can_infer_text`` maps it to the letter) or its text after the question's
-    key (``keyed``: "blue star: No", :meth:`omnialign.world.lang.base.Language.answer_key`)."""
+    (``text``; VLMEvalKit's ``can_infer_text`` maps it to the letter), its text after the question's
+    key (``keyed``: "blue star: No", :meth:`omnialign.world.lang.base.Language.answer_key`) or after
+    its evidence (``reasoned``: "blue: circle; star: No", :meth:`~omnialign.world.lang.base.Language.reasoning`)."""
     if answer_style not in MCQ_ANSWER_STYLES:
         raise ValueError(f"mcq answer style must be one of {MCQ_ANSWER_STYLES}, got {answer_style!r}")
     return _item(src, qid, lang, "mcq", q.kind, [_mcq_turn(get_language(lang), q, answer_style)])
@@ -88,7 +92,7 @@ SHORT_ANSWER_INSTRUCTIONS: dict[str, str] = {
 
 def short_turn(L, q: Query, answer_style: str = "option") -> tuple[str, str]:
     """The question with the language's short-answer instruction, answered by the correct option's text
-    (after the question's key in the ``keyed`` style)."""
+    (after the question's key or evidence in the ``keyed`` and ``reasoned`` styles)."""
     text = L.options(q)[OPTION_LETTERS[q.answer_index]]
     return f"{L.question(q)}\n{SHORT_ANSWER_INSTRUCTIONS[L.code]}", _styled(L, q, text, answer_style)
 
