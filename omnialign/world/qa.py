@@ -130,16 +130,14 @@ def caption_item(src: Scene | Clip, qid: str, lang: str, prompt_index: int, orde
 def _mcq_turn(L, q: Query, answer_style: str) -> tuple[str, str]:
     options = L.options(q)
     letter = OPTION_LETTERS[q.answer_index]
-    if answer_style in ("keyed", "reasoned"):
-        return build_mcq_prompt(L.question(q), options, L.code), _styled(L, q, options[letter], answer_style)
-    return build_mcq_prompt(L.question(q), options, L.code), mcq_answer(options, letter, answer_style)
+    return build_mcq_prompt(L.question(q), options, L.code), _styled(L, q, mcq_answer(options, letter, answer_style), answer_style)
 
 
 def mcq_answer(options: dict[str, str], letter: str, answer_style: str) -> str:
     """The training answer to an MCQ in ``answer_style`` (see :data:`MCQ_ANSWER_STYLES`)."""
     if answer_style == "letter":
         return letter
-    if answer_style in ("text", "keyed", "reasoned"):  # keyed/reasoned: the caller adds the key or evidence (_mcq_turn)
+    if answer_style in ("text", "keyed", "reasoned"):  # keyed/reasoned: _styled then adds the key or evidence
         return options[letter]
     return f"{options[letter]} ({letter})"
 

@@ -55,37 +55,41 @@ def test_every_template_renders_without_leftovers(lang):
 KEYED = {"colour", "size", "position", "grounding", "nearest", "relation", "existence"}
 
 
+def _answered_queries(L, salt: int):
+    """(scene, kind, query, options, correct letter) for every image kind on the test scenes."""
+    from omnialign.data.mcq_format import OPTION_LETTERS
+
+    for scene in _scenes():
+        for kind in IMAGE_CATEGORIES:
+            q = make_query(kind, scene, random.Random(hash((scene.id, kind, salt)) & 0xFFFF))
+            if q is not None:
+                yield scene, kind, q, L.options(q), OPTION_LETTERS[q.answer_index]
+
+
 @pytest.mark.parametrize("lang", ALL_LANGUAGES)
 def test_keyed_answers_restate_the_question_and_resolve_to_their_letter(lang):
     """The ``keyed`` answer style ("blue star: No"): the key names what the question asks about (the
     words of the key occur in the question), the kinds without a subject keep the bare option text,
     and every keyed answer still extracts to the correct letter under our rules."""
-    from omnialign.data.mcq_format import OPTION_LETTERS
     from omnialign.eval.mcq import extract_choice
 
     L = get_language(lang)
     n = 0
-    for scene in _scenes():
-        for kind in IMAGE_CATEGORIES:
-            q = make_query(kind, scene, random.Random(hash((scene.id, kind, 1)) & 0xFFFF))
-            if q is None:
-                continue
-            opts = L.options(q)
-            letter = OPTION_LETTERS[q.answer_index]
-            answer = L.keyed(q, opts[letter])
-            if kind not in KEYED:
-                assert answer == opts[letter] and L.answer_key(q) is None
-                continue
-            key = L.answer_key(q)
-            _clean(key)
-            assert answer == f"{key}{L.key_separator}{opts[letter]}"
-            question = L.question(q).casefold()
-            # the key restates the question's subject: its content words come from the question
-            # (Korean particles and Arabic/Turkish/Russian case endings may differ, so compare stems)
-            words = [w for w in re.findall(r"\w+", key.casefold()) if len(w) > 2]
-            assert all(w[:3] in question for w in words) if lang != "zh" else all(ch in question for ch in key if ch not in "在的"), (key, question)
-            assert extract_choice(answer, opts) == letter, (answer, opts)
-            n += 1
+    for _, kind, q, opts, letter in _answered_queries(L, 1):
+        answer = L.keyed(q, opts[letter])
+        if kind not in KEYED:
+            assert answer == opts[letter] and L.answer_key(q) is None
+            continue
+        key = L.answer_key(q)
+        _clean(key)
+        assert answer == f"{key}{L.key_separator}{opts[letter]}"
+        question = L.question(q).casefold()
+        # the key restates the question's subject: its content words come from the question
+        # (Korean particles and Arabic/Turkish/Russian case endings may differ, so compare stems)
+        words = [w for w in re.findall(r"\w+", key.casefold()) if len(w) > 2]
+        assert all(w[:3] in question for w in words) if lang != "zh" else all(ch in question for ch in key if ch not in "在的"), (key, question)
+        assert extract_choice(answer, opts) == letter, (answer, opts)
+        n += 1
     assert n > 500
 
 
@@ -94,36 +98,29 @@ def test_reasoned_answers_write_the_evidence_and_resolve_to_their_letter(lang):
     """The ``reasoned`` answer style: a yes/no answer follows the look-ups it rests on — for existence
     the shapes of the scene's objects of the asked colour (a dash when there are none), then the asked
     shape; for relation both objects' cells, then the relation — and still extracts to its letter."""
-    from omnialign.data.mcq_format import OPTION_LETTERS
     from omnialign.eval.mcq import extract_choice
 
     L = get_language(lang)
     n = {"existence": 0, "relation": 0}
-    for scene in _scenes():
-        for kind in IMAGE_CATEGORIES:
-            q = make_query(kind, scene, random.Random(hash((scene.id, kind, 2)) & 0xFFFF))
-            if q is None:
-                continue
-            opts = L.options(q)
-            letter = OPTION_LETTERS[q.answer_index]
-            answer = L.reasoned(q, opts[letter])
-            if kind not in n:
-                assert answer == opts[letter]
-                continue
-            evidence, decision = answer.rsplit(L.key_separator, 1)
-            assert decision == opts[letter]
-            parts = evidence.split(L.evidence_separator)
-            if kind == "existence":
-                listed = parts[0].split(L.key_separator, 1)[1]
-                same = [o for o in scene.objects if o.colour == q.target.colour]
-                shapes = [L.shape_word(o.shape) for o in sorted(same, key=lambda o: o.cell)]
-                assert listed == (L.list_separator.join(shapes) or L.nothing)
-                assert parts[1] == L.shape_word(q.target.shape)
-                assert (L.shape_word(q.target.shape) in shapes) == q.answer  # the evidence decides it
-            else:
-                assert parts == [L.cell_word(q.target.cell), L.cell_word(q.other.cell), L.relation_word(q.rel)]
-            assert extract_choice(answer, opts) == letter, (answer, opts)
-            n[kind] += 1
+    for scene, kind, q, opts, letter in _answered_queries(L, 2):
+        answer = L.reasoned(q, opts[letter])
+        if kind not in n:
+            assert answer == opts[letter]
+            continue
+        evidence, decision = answer.rsplit(L.key_separator, 1)
+        assert decision == opts[letter]
+        parts = evidence.split(L.evidence_separator)
+        if kind == "existence":
+            listed = parts[0].split(L.key_separator, 1)[1]
+            same = [o for o in scene.objects if o.colour == q.target.colour]
+            shapes = [L.shape_word(o.shape) for o in sorted(same, key=lambda o: o.cell)]
+            assert listed == (L.list_separator.join(shapes) or L.nothing)
+            assert parts[1] == L.shape_word(q.target.shape)
+            assert (L.shape_word(q.target.shape) in shapes) == q.answer  # the evidence decides it
+        else:
+            assert parts == [L.cell_word(q.target.cell), L.cell_word(q.other.cell), L.relation_word(q.rel)]
+        assert extract_choice(answer, opts) == letter, (answer, opts)
+        n[kind] += 1
     assert min(n.values()) > 50, n
 
 

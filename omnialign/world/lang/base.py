@@ -102,8 +102,10 @@ class Language:
 
     def keyed(self, q: Query, answer_text: str) -> str:
         """``answer_text`` after the question's key ("blue star: No"), or alone when the kind has no key."""
-        key = self.answer_key(q)
-        return answer_text if key is None else f"{key}{self.key_separator}{answer_text}"
+        return self._after(self.answer_key(q), answer_text)
+
+    def _after(self, lead: str | None, answer_text: str) -> str:
+        return answer_text if lead is None else f"{lead}{self.key_separator}{answer_text}"
 
     # ---- reasoned answers (answer style ``reasoned``): the evidence, then the decision
     evidence_separator: str = "; "
@@ -125,8 +127,7 @@ class Language:
 
     def reasoned(self, q: Query, answer_text: str) -> str:
         """``answer_text`` after :meth:`reasoning`, or alone for the kinds without one."""
-        why = self.reasoning(q)
-        return answer_text if why is None else f"{why}{self.key_separator}{answer_text}"
+        return self._after(self.reasoning(q), answer_text)
 
     def cell_word(self, cell: tuple[int, int]) -> str:
         """A grid cell as the position options name it ("top left")."""
