@@ -21,7 +21,8 @@ otherwise the answer counts as wrong). Three named, versioned rule sets:
     rules resolve on clean answers, and additionally: letters glued to Hangul/Hanzi/Kana
     ("정답은 B입니다", "答案是B", "B입니다", "选B"), full-width letters and brackets ("Ｂ", "（B）"),
     ``\\boxed{B}``, markdown emphasis, chat special tokens, answer cues in en/zh/ko/pt/ru/tr/ar
-    ("Ответ: В" with a Cyrillic homoglyph, "Cevap B'dir", "A resposta é B"), and option text restated
+    ("Ответ: В" with a Cyrillic homoglyph, "Cevap B'dir", "A resposta é B") and the option text
+    after the last one ("top left: red circle; center: blue star; answer: blue"), and option text restated
     in any script (NFKC + casefold, Arabic diacritics and alef forms, ё→е; no word boundaries are
     required inside CJK text). It avoids known false positives of the token rule: an article-like
     capital (A, E, I, O, Y) followed by a lower-case word ("A cat sits…", "I think…",
@@ -34,7 +35,9 @@ Order of the ``omnialign`` rules (each rule answers only when unambiguous, other
 tries): 1. normalise; 2. the whole answer is one letter (after stripping brackets/punctuation) →
 it, or ``None`` if that letter is not an option; 3. refusal phrase → ``Z``; 4. explicit answer
 cues ("answer is", "答案是", "정답은", "resposta", "ответ", "cevap", "الإجابة") and option cues
-("option B", "选项B", "B번", "alternativa B") → the one letter they name; 5. a leading letter
+("option B", "选项B", "B번", "alternativa B") → the one letter they name; an answer cue followed by exactly
+one option's whole text and nothing else ("…; answer: blue", "…；答案：蓝色") → that option, so a reasoned answer
+may list what it saw — other options' texts included — before naming its choice; 5. a leading letter
 ("B. …", "(B) …", "B입니다…", "B because …") when no other letter counts; 6. the
 token rule with CJK runs split from Latin letters: exactly one letter, appearing among the last 4
 tokens or in an answer of at most 6 tokens; 7. no letter and a ``Z`` token → ``Z``; 8. the unique
@@ -323,6 +326,8 @@ def _omnialign(prediction: str, options: dict[str, str]) -> str | None:
     answer_cues, option_cues = _cue_letters(text, options)
     if len(answer_cues) == 1:
         return answer_cues.pop()
+    if not answer_cues and (named := _cue_option_text(text, options)) is not None:
+        return named
     if not answer_cues and len(option_cues) == 1:
         return option_cues.pop()
 
@@ -350,6 +355,17 @@ def _omnialign(prediction: str, options: dict[str, str]) -> str | None:
             if text[a:b] == "Z":
                 return "Z"
     return _text_rule(_fold_text(text), options)
+
+
+def _cue_option_text(text: str, options: dict[str, str]) -> str | None:
+    """The option whose whole text follows the *last* answer cue ("…; answer: blue", "…；答案：蓝色"):
+    how a reasoned answer names its choice after listing what it saw (which may mention other options)."""
+    cues = list(_ANSWER_CUE_RE.finditer(text))
+    if not cues:
+        return None
+    tail = _fold_text(text[cues[-1].end():]).strip().rstrip(".。!！")
+    hits = [k for k, v in options.items() if _fold_text(v).strip() == tail]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _first_nonpunct(text: str) -> int:

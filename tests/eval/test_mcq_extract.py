@@ -6,6 +6,7 @@ from omnialign.eval.mcq import RULE_SETS, extract_choice
 
 ANIMALS = {"A": "dog", "B": "cat", "C": "bird", "D": "fish"}
 YES_NO = {"A": "Yes", "B": "No"}
+COLOURS = {"A": "red", "B": "blue", "C": "yellow"}
 
 # (prediction, options, omnialign, vlmevalkit-2025, vlmevalkit-2024)
 CASES = [
@@ -60,6 +61,14 @@ CASES = [
     ("고양이입니다", {"A": "개", "B": "고양이"}, "B", "B", "B"),
     ("dark red", {"A": "red", "B": "dark red"}, "B", None, None),
     ("Yes, there is.", YES_NO, "A", None, "A"),  # 2025 length cap: 14 chars > 2 × 5
+    # an answer cue, then one option's whole text: the choice of a reasoned answer that listed other options first
+    ("top left: red circle; center: blue star; answer: blue", COLOURS, "B", None, None),
+    ("左上方：红色圆形；正中间：蓝色星星；答案：蓝色", {"A": "红色", "B": "蓝色"}, "B", None, None),
+    ("왼쪽 위: 빨간 원; 가운데: 파란 별; 정답: 파란색", {"A": "빨간색", "B": "파란색"}, "B", None, "B"),  # 2024: "빨간색" is not in "빨간 원"
+    ("The dog is left of the cat, so the answer is cat.", ANIMALS, "B", "C", None),  # 2025: "answer is c(at)"
+    ("answer: red, blue", COLOURS, None, None, None),  # two options named: nothing
+    ("red circle, blue star; answer: green", COLOURS, None, None, None),  # not an option
+    ("red, then blue; answer: not blue", COLOURS, None, None, None),  # more than an option's text after the cue
 ]
 
 
