@@ -230,6 +230,9 @@ class StageConfig(Strict):
     save_every: int | None = Field(None, ge=1)  # steps between resumable checkpoints
     connector_options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-stage switches, e.g. {"image": {"bypass": true}}
     adam_betas: tuple[float, float] = (0.9, 0.999)
+    # muon: torch.optim.Muon on the 2-D hidden weights (LLM layers, connectors), AdamW on embeddings, head,
+    # norms and biases, learning rates as for AdamW (omnialign.train.optim)
+    optimizer: Literal["adamw", "muon"] = "adamw"
     mix: dict[str, float] | None = None  # lm_pretrain: sampling ratio per dataset name (default: equal)
     heldout: dict[str, str] = Field(default_factory=dict)  # lm_pretrain: language -> held-out text file (per-char perplexity)
     parallel_prediction: float = Field(0.0, ge=0, le=1)  # CapPa: fraction of samples whose answer inputs are masked (omnialign.train.parallel_prediction)
