@@ -31,8 +31,8 @@ from omnialign.data.media_inputs import attach_av_inputs
 from omnialign.errors import ConfigError, DataError
 from omnialign.model.asr_head import asr_loss
 from omnialign.train import checkpoint as ckpt
-from omnialign.train.freeze import apply_freeze_plan, group_params, param_groups
-from omnialign.train.optim import build_optimizer
+from omnialign.train.freeze import apply_freeze_plan
+from omnialign.train.optim import stage_optimizer
 
 
 def transcript_of(sample) -> str:
@@ -88,7 +88,7 @@ def run_asr_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     spe = steps_per_epoch(len(items), stage.global_batch)
     total = stage.max_steps or max(1, math.ceil(stage.epochs * spe))
     torch.manual_seed(recipe.seed + 1000 * (si + 1))
-    optimizer = build_optimizer(stage.optimizer, param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas, muon_exclude=group_params(model, "llm.embeddings").values())
+    optimizer = stage_optimizer(model, trainable, stage)
     from transformers import get_scheduler
 
     scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer,

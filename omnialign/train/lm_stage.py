@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from omnialign.errors import ConfigError, DataError
 from omnialign.train import checkpoint as ckpt
-from omnialign.train.freeze import apply_freeze_plan, group_params, param_groups
+from omnialign.train.freeze import apply_freeze_plan
 from omnialign.train.lm_pretrain import MixedTextStream, per_char_perplexity
-from omnialign.train.optim import build_optimizer
+from omnialign.train.optim import stage_optimizer
 
 
 def read_text_corpus(path: str | Path) -> list[str]:
@@ -66,7 +66,7 @@ def run_lm_stage(trainer, model, si: int, stage, stage_dir: Path) -> dict:
     spe = max(1, math.ceil(tokens_per_epoch / (stage.max_length * stage.global_batch)))
     total = stage.max_steps or max(1, math.ceil(stage.epochs * spe))
     torch.manual_seed(recipe.seed + 1000 * (si + 1))
-    optimizer = build_optimizer(stage.optimizer, param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas, muon_exclude=group_params(model, "llm.embeddings").values())
+    optimizer = stage_optimizer(model, trainable, stage)
     from transformers import get_scheduler
 
     scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer, num_warmup_steps=int(round(stage.warmup_ratio * total)), num_training_steps=total)

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 
 import torch
 
+from omnialign.train.freeze import group_params, param_groups
+
 FUSED_DEVICES = frozenset({"cpu", "cuda", "mps"})
 OPTIMIZERS = ("adamw", "muon")
 
@@ -126,3 +128,11 @@ def build_optimizer(kind: str, groups: list[dict], *, betas=(0.9, 0.999), muon_e
             return adamw(groups, betas=betas)
         return MuonWithAdamW(muon, rest, betas=betas)
     raise ValueError(f"optimizer {kind!r}: expected one of {OPTIMIZERS}")
+
+
+def stage_optimizer(model, trainable: dict, stage) -> torch.optim.Optimizer:
+    """The optimizer of a recipe stage (``optimizer``, ``lr``, ``weight_decay``, ``adam_betas``) over its
+    ``trainable`` parameters; Muon leaves the LLM's input and output embeddings to AdamW."""
+    groups = param_groups(model, trainable, stage.lr, stage.weight_decay)
+    exclude = group_params(model, "llm.embeddings").values() if stage.optimizer == "muon" else ()
+    return build_optimizer(stage.optimizer, groups, betas=stage.adam_betas, muon_exclude=exclude)

@@ -27,8 +27,8 @@ from omnialign.data.formats import load_samples
 from omnialign.errors import ConfigError
 from omnialign.model.build import build_model
 from omnialign.train import checkpoint as ckpt
-from omnialign.train.freeze import apply_freeze_plan, group_params, param_groups
-from omnialign.train.optim import build_optimizer
+from omnialign.train.freeze import apply_freeze_plan
+from omnialign.train.optim import stage_optimizer
 
 KILL_ENV = "OMNIALIGN_TEST_SIGKILL_AFTER_STEP"  # fault injection for the exact-resume test
 
@@ -235,7 +235,7 @@ class Trainer:
         spe = steps_per_epoch(len(ds), stage.global_batch)
         total = stage.max_steps or max(1, math.ceil(stage.epochs * spe))
         torch.manual_seed(self.recipe.seed + 1000 * (si + 1))
-        optimizer = build_optimizer(stage.optimizer, param_groups(model, trainable, stage.lr, stage.weight_decay), betas=stage.adam_betas, muon_exclude=group_params(model, "llm.embeddings").values())
+        optimizer = stage_optimizer(model, trainable, stage)
         from transformers import get_scheduler
 
         scheduler = get_scheduler("constant_with_warmup" if stage.schedule == "constant" else stage.schedule, optimizer, num_warmup_steps=int(round(stage.warmup_ratio * total)), num_training_steps=total)

@@ -14,7 +14,7 @@ from omnialign.train.runner import KILL_ENV
 ARGS = ["--set", "stages.0.save_every=2", "--set", "stages.1.save_every=2", "--set", "stages.1.epochs=3", "--no-progress"]
 
 
-def _run_train(repo_root, data, out, *extra, env=None):
+def run_train(repo_root, data, out, *extra, env=None):
     cmd = [sys.executable, "-m", "omnialign.cli", "train", str(repo_root / "recipes/llava-tiny.yaml"), "--var", f"data={data}", "--out", str(out), *ARGS, *extra]
     return subprocess.run(cmd, cwd=repo_root, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=600)
 
@@ -24,17 +24,17 @@ MUON = ["--set", "stages.0.optimizer=muon", "--set", "stages.1.optimizer=muon"]
 
 @pytest.mark.parametrize("optimizer", [[], MUON], ids=["adamw", "muon"])
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path, toy_data, repo_root, optimizer):
-    run_train = lambda *a, **k: _run_train(*a, *optimizer, **k)
-    full = run_train(repo_root, toy_data, tmp_path / "full")
+    train = lambda *a, **k: run_train(*a, *optimizer, **k)
+    full = train(repo_root, toy_data, tmp_path / "full")
     assert full.returncode == 0, full.stderr[-2000:]
 
-    killed = run_train(repo_root, toy_data, tmp_path / "cut", env={KILL_ENV: "instruct:5"})
+    killed = train(repo_root, toy_data, tmp_path / "cut", env={KILL_ENV: "instruct:5"})
     assert killed.returncode == -signal.SIGKILL
     stage_dir = tmp_path / "cut" / "stage1-instruct"
     assert (stage_dir / "latest").read_text() == "step-0000004"
     assert not (stage_dir / "final").exists()
 
-    resumed = run_train(repo_root, toy_data, tmp_path / "cut", "--resume")
+    resumed = train(repo_root, toy_data, tmp_path / "cut", "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in resumed.stdout and "at step 4/9" in resumed.stdout
 
@@ -52,7 +52,6 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path, toy_data, repo_root
 
 
 def test_fresh_run_refuses_existing_output(tmp_path, toy_data, repo_root):
-    run_train = _run_train
     assert run_train(repo_root, toy_data, tmp_path / "r").returncode == 0
     again = run_train(repo_root, toy_data, tmp_path / "r")
     assert again.returncode != 0 and "--resume" in again.stderr
